@@ -1,0 +1,266 @@
+"""The terminal face: parse arguments, call the Assistant, print. No answering logic here."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+
+# before any model library is imported: never reach for a hub, never phone home
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from . import __version__  # noqa: E402
+from .config import Settings, available_presets, describe, load_settings  # noqa: E402
+from .errors import QABotError  # noqa: E402
+from .types import Answer, IngestReport, Passage  # noqa: E402
+
+EXAMPLES = """\
+examples:
+  qa-bot ingest corpus/                       index a folder (only new/changed files are embedded)
+  qa-bot search "tariff deadline"             show the best-matching passages
+  qa-bot ask "When could the US raise tariffs on Chinese goods?"
+  qa-bot ask --json "Who is going to Beijing?"  machine-readable answer
+  qa-bot chat                                 multi-turn conversation in the terminal
+  qa-bot serve                                web UI on http://127.0.0.1:7860
+  qa-bot config                               every setting, its value and its QA_BOT_* variable
+
+environment: every setting is QA_BOT_<NAME> (see `qa-bot config`), e.g.
+  QA_BOT_LLM=small                 use the 0.5B local model (faster, weaker)
+  QA_BOT_LLM_URL=http://127.0.0.1:8080/v1  use an OpenAI-compatible server instead of the local model
+  QA_BOT_CHROMA_URL=http://127.0.0.1:8000  use a Chroma server instead of local files
+"""
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2019-01-31") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, help="where the index lives (default .qa_bot, env QA_BOT_DATA_DIR)")
+    common.add_argument("--preset", choices=available_presets(), help="named settings: fast (0.5B model) or quality")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+    parser = argparse.ArgumentParser(
+        prog="qa-bot",
+        description="Ask questions about a folder of news articles; every answer cites the passages it rests on.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"qa-bot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", parents=[common], help="index articles from a folder or file",
+                       description="Add new, re-embed changed and remove deleted articles (txt, md, html, jsonl). "
+                       "Safe to interrupt and re-run.")
+    p.add_argument("path", type=Path, nargs="?", help="folder or file (default: the corpus dir, QA_BOT_CORPUS_DIR)")
+    p.add_argument("--no-prune", action="store_true", help="keep indexed articles whose files are gone")
+
+    def retrieval_opts(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-k", type=int, help="number of passages (default 5, QA_BOT_K)")
+        p.add_argument("--since", type=_date, help="only articles published on/after this date (YYYY-MM-DD)")
+        p.add_argument("--until", type=_date, help="only articles published on/before this date (YYYY-MM-DD)")
+
+    p = sub.add_parser("search", parents=[common], help="show the passages that best match a query")
+    p.add_argument("query")
+    retrieval_opts(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+
+    p = sub.add_parser("ask", parents=[common], help="answer one question with cited passages",
+                       description="Answer from the indexed articles. Exit code 0 for an answer or an honest "
+                       "'the articles don't say'; non-zero with a one-line error otherwise.")
+    p.add_argument("question")
+    retrieval_opts(p)
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON (no streaming)")
+    p.add_argument("--today", type=_date, help="the date the question is asked (for 'this week' questions)")
+
+    p = sub.add_parser("chat", parents=[common], help="multi-turn chat in the terminal (/new resets, /quit exits)")
+    retrieval_opts(p)
+
+    p = sub.add_parser("library", parents=[common], help="list indexed articles")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("remove", parents=[common], help="remove an article from the index by id")
+    p.add_argument("article_id")
+
+    sub.add_parser("config", parents=[common], help="print the effective settings and their env variables")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.preset, data_dir=args.data_dir)
+
+
+def _print_report(report: IngestReport) -> None:
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    print(report.summary())
+
+
+def _wrap(text: str, indent: str = "    ", width: int = 100) -> str:
+    return textwrap.fill(" ".join(text.split()), width=width, initial_indent=indent, subsequent_indent=indent)
+
+
+def _print_passage(label: str, p: Passage) -> None:
+    date = p.article.published.isoformat() if p.article.published else "undated"
+    print(f"{label} {p.article.title} ({date}) — score {p.score:.2f} — {p.article.id}")
+    print(_wrap(p.chunk.text))
+
+
+def _print_sources(answer: Answer) -> None:
+    if answer.abstained:
+        if answer.passages:
+            print("\nClosest passages looked at:")
+            for p in answer.passages[:3]:
+                _print_passage(f"  ({p.rank})", p)
+        return
+    print("\nSources:")
+    for c in answer.citations:
+        _print_passage(f"[{c.n}]", c.passage)
+
+
+def _stream_answer(assistant, question: str, history, args, today=None) -> Answer:
+    from .assistant import Final, Token
+    from .retrieve import DateRange
+
+    streamed = ""
+    final: Answer | None = None
+    for event in assistant.ask_stream(question, history, DateRange(args.since, args.until), today, args.k):
+        if isinstance(event, Token):
+            streamed += event.text
+            print(event.text, end="", flush=True)
+        elif isinstance(event, Final):
+            final = event.answer
+    assert final is not None
+    if streamed and " ".join(streamed.split()) != final.text:
+        print("\n\nChecked against the sources:" if not final.abstained else "\n")
+        print(final.text)
+    elif not streamed:
+        print(final.text)
+    else:
+        print()
+    if final.dropped and not final.abstained:
+        print(f"(removed {len(final.dropped)} sentence(s) no passage supports)")
+    _print_sources(final)
+    return final
+
+
+def _ensure_index(assistant) -> None:
+    from .errors import IndexMissingError
+
+    if assistant.index.count() == 0:
+        raise IndexMissingError("nothing is indexed yet: run `qa-bot ingest corpus/` first")
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = _settings(args)
+    if args.command == "config":
+        for name, value, desc in describe(settings):
+            print(f"{name:24} = {value:32} QA_BOT_{name.upper():24} {desc}")
+        return 0
+
+    from .assistant import Assistant
+
+    assistant = Assistant(settings, progress=not args.quiet)
+    if args.command == "ingest":
+        path = args.path or settings.corpus_dir
+        _print_report(assistant.ingest(path, prune=not args.no_prune, progress=not args.quiet))
+        return 0
+    if args.command == "library":
+        rows = assistant.index.articles()
+        if args.json:
+            print(json.dumps([r.__dict__ for r in rows], indent=2))
+        else:
+            for r in rows:
+                print(f"{r.published or 'undated':10}  {r.chunks:3} chunks  {r.id:30}  {r.title}")
+            print(f"{len(rows)} articles")
+        return 0
+    if args.command == "remove":
+        n = assistant.index.remove_article(args.article_id)
+        if not n:
+            raise QABotError(f"no indexed article has id {args.article_id!r} (see `qa-bot library`)")
+        print(f"removed {args.article_id} ({n} chunks)")
+        return 0
+
+    from .retrieve import DateRange
+
+    if args.command == "search":
+        _ensure_index(assistant)
+        passages = assistant.search(args.query, k=args.k, dates=DateRange(args.since, args.until))
+        if args.json:
+            print(json.dumps([{"rank": p.rank, **p.to_dict()} for p in passages], indent=2, ensure_ascii=False))
+        else:
+            for p in passages:
+                _print_passage(f"{p.rank}.", p)
+                print()
+        return 0
+    if args.command == "ask":
+        _ensure_index(assistant)
+        if args.json:
+            answer = assistant.ask(args.question, dates=DateRange(args.since, args.until), today=args.today, k=args.k)
+            print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            _stream_answer(assistant, args.question, (), args, args.today)
+        return 0
+    if args.command == "chat":
+        return _chat(assistant, args)
+    raise AssertionError(args.command)
+
+
+def _chat(assistant, args) -> int:
+    from .errors import InputError
+
+    _ensure_index(assistant)
+    print(f"qa-bot chat over {len(assistant.index.articles())} articles. /new starts over, /quit or Ctrl-D exits.")
+    history: list[tuple[str, str]] = []
+    while True:
+        try:
+            question = input("\nyou> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if question in ("/quit", "/exit"):
+            return 0
+        if question == "/new":
+            history.clear()
+            print("(new conversation)")
+            continue
+        if not question:
+            continue
+        print("bot> ", end="", flush=True)
+        try:
+            answer = _stream_answer(assistant, question, history, args)
+        except InputError as e:
+            print(f"error: {e}")
+            continue
+        if answer.standalone_question:
+            print(f"(understood as: {answer.standalone_question})")
+        history.append((question, answer.text))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        code = run(argv)
+    except QABotError as e:
+        print(f"error: {e}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

