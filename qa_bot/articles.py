@@ -31,7 +31,7 @@ _MONTHS = {
     for m in names
 }
 _MONTH_DATE = re.compile(r"\b([A-Z][a-z]{2,8})\.? (\d{1,2}),? (\d{4})\b")
-_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!$<>|~\"'])")
 _MD_EMPHASIS = re.compile(r"(\*{1,3}|_{2,3})(\S(?:.*?\S)?)\1")
@@ -95,9 +95,15 @@ def decode(data: bytes, name: str) -> str:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None:
+    matches = list(from_bytes(data))
+    if not matches:
         raise SkipFile("undecodable text (not UTF-8 and no other encoding fits)")
+    best = matches[0]
+    # short Western texts are ambiguous between code pages; news in a legacy encoding is
+    # overwhelmingly Windows-1252/Latin-1, so prefer it when it reads about as cleanly
+    for m in matches:
+        if m.encoding in ("cp1252", "latin_1", "iso8859_15") and m.chaos <= best.chaos + 0.05:
+            return str(m)
     return str(best)
 
 
@@ -107,20 +113,56 @@ def clean_text(text: str) -> str:
     ``[name](#)`` -> ``name``, ``\\$`` -> ``$``, ``*Photo: X*`` -> ``Photo: X``, ``## Head`` -> ``Head``.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("\u200b", "")
+    # escaped characters are literal: park them in private-use code points while emphasis is removed
+    text = _MD_ESCAPE.sub(lambda m: chr(0xF0000 + ord(m.group(1))), text)
     text = _MD_LINK.sub(r"\1", text)
     text = _MD_HEADING.sub("", text)
     text = _MD_EMPHASIS.sub(r"\2", text)
-    text = _MD_ESCAPE.sub(r"\1", text)
+    text = re.sub("[\U000F0000-\U000F00FF]", lambda m: chr(ord(m.group()) - 0xF0000), text)
     lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.split("\n")]
     text = "\n".join(lines)
     text = re.sub(r"\n{3,}", "\n\n", text)
-    return text.strip()
+    return _join_broken_paragraphs(text.strip())
+
+
+_SENTENCE_END = re.compile(r"[.!?:;\"”’)\]…]$")
+
+
+def _join_broken_paragraphs(text: str) -> str:
+    """Rejoin a sentence that a page layout broke across paragraphs ("Treasury Secretary Steven\n\nMnuchin").
+
+    Joined only when the break is clearly mid-sentence: the paragraph is prose (12+ words, no
+    closing punctuation) and either the next paragraph starts in lower case or the paragraph
+    already holds a finished sentence (so it is not a headline). Photo credits are left alone.
+    Left split, the sentence would be cut between two chunks and neither would retrieve.
+    """
+    from .chunking import split_sentences
+
+    out: list[str] = []
+    for para in text.split("\n\n"):
+        prev = out[-1] if out else ""
+        last_line = prev.rsplit("\n", 1)[-1]
+        join = False
+        if prev and para[:1].isalnum() and len(last_line.split()) >= 12 and not _SENTENCE_END.search(last_line):
+            spans = split_sentences(last_line)
+            tail = last_line[spans[-1][0] :] if spans else last_line
+            join = not _CREDIT.match(tail) and (para[:1].islower() or len(spans) >= 2)
+        if join:
+            out[-1] = f"{prev} {para}"
+        else:
+            out.append(para)
+    return "\n\n".join(out)
+
+
+_CREDIT = re.compile(r"(Photo|Photographer|Source|Credit|Image|Illustration)s?( by)?:", re.I)
 
 
 def _guess_title(text: str) -> str:
     """The headline: the first of the opening lines that reads like one (3+ words, not a byline)."""
     lines = [ln.strip() for ln in text.split("\n") if ln.strip()][:6]
     for line in lines:
+        if line[:1] in "-*•▶►●–" or line.startswith(("- ", "* ")):
+            continue
         words = line.split()
         if 3 <= len(words) <= 30 and not line.lower().startswith("by ") and not find_date(line):
             return line.rstrip(".")

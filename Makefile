@@ -1,0 +1,51 @@
+# qa-bot verbs: run, test, bench, lint. Each sets up what it needs, once.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup browser index run serve chat test lint bench clean
+
+setup: $(STAMP)
+
+# Order matters: torch 2.13.0 first (the local CPU wheel; a later "torch" requirement is then
+# already satisfied instead of pulling a multi-GB CUDA build), then llama-cpp-python built from
+# source (no wheel exists for this platform; pip caches the built wheel for the next venv).
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(PIP) -U pip wheel setuptools
+	$(PIP) torch==2.13.0
+	CMAKE_ARGS="-DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) llama-cpp-python==0.3.36
+	$(PIP) -e '.[models,dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# Debian's chromium for the browser tests (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+index: setup
+	$(BIN)/qa-bot ingest corpus/
+
+run: index
+	$(BIN)/qa-bot chat
+
+chat: index
+	$(BIN)/qa-bot chat
+
+test: setup browser
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check qa_bot tests bench
+	$(BIN)/ruff format --check qa_bot tests bench
+
+bench: setup
+	$(BIN)/python bench/bench.py
+
+clean:
+	rm -rf .qa_bot test-output .pytest_cache

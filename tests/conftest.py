@@ -1,0 +1,75 @@
+"""Shared fixtures: the real embedder, real Chroma in temp dirs, the real local LLM.
+
+Heavy things are session-scoped so the suite loads each model once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+TEST_CORPUS = DATA / "corpus"
+SEED_CORPUS = ROOT / "corpus"
+OUTPUT = ROOT / "test-output"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch):
+    """No test may pick up a developer's QA_BOT_* environment or qa_bot.toml."""
+    for key in list(os.environ):
+        if key.startswith("QA_BOT_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from qa_bot.index import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    from qa_bot.config import load_settings
+
+    def make(**kw):
+        kw.setdefault("data_dir", tmp_path / "data")
+        return load_settings(**kw)
+
+    return make
+
+
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
+    """A writable copy of the team's test corpus."""
+    dst = tmp_path / "corpus"
+    shutil.copytree(TEST_CORPUS, dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def seed_assistant(tmp_path_factory, embedder):
+    """The real pipeline over the seed article: real embedder, real Chroma, real local LLM."""
+    from qa_bot.assistant import Assistant
+    from qa_bot.config import load_settings
+
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("seed-data"))
+    assistant = Assistant(settings, progress=False)
+    assistant._embedder = embedder
+    report = assistant.ingest(SEED_CORPUS)
+    assert report.added == ["000_0cd96bd9d1e8fa7f"]
+    return assistant
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT

@@ -1,0 +1,89 @@
+"""Loading: each format, the seed article's quirks, and files that must be skipped with a reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from qa_bot.articles import SkipFile, clean_text, load_file
+from tests.conftest import SEED_CORPUS, TEST_CORPUS
+
+MB = 1_000_000
+
+
+def test_markdown_front_matter_and_escapes():
+    [a] = load_file(TEST_CORPUS / "harbor-bridge.md", MB)
+    assert a.id == "harbor-bridge"
+    assert a.title == "Harbor Bridge in Pellston Reopens After Two-Year Repair"
+    assert a.published == dt.date(2024, 5, 14)
+    assert a.source == "Pellston Ledger" and a.url.startswith("https://example.org/")
+    assert "$48.5 million" in a.text and "\\$" not in a.text
+    assert "## Tolls" not in a.text and "Tolls" in a.text
+    assert "---" not in a.text and "authors:" not in a.text
+
+
+def test_html_keeps_article_drops_scripts_and_navigation():
+    [a] = load_file(TEST_CORPUS / "sub" / "orchard-festival.html", MB)
+    assert a.title == "Valley Orchard Festival Draws Record Crowd"
+    assert a.published == dt.date(2024, 9, 21)
+    assert a.source == "Valley Times"
+    assert "27,500 visitors" in a.text and "Tomas Brandt" in a.text
+    for junk in ("trackingPixel", "document.write", "Subscribe now", "Ten ways to store apples", "Copyright"):
+        assert junk not in a.text
+    assert not a.text.startswith(a.title), "the title must not be repeated as the first line of the body"
+
+
+def test_legacy_encoding_is_decoded_not_mangled():
+    [a] = load_file(TEST_CORPUS / "cafe-latin1.txt", MB)
+    assert "Joël Marchand" in a.text and "Café Lumère" in a.text
+    assert a.title == "Café Owner Wins Regional Award"
+    assert a.published == dt.date(2024, 3, 3)
+
+
+def test_jsonl_one_article_per_line_with_ids():
+    arts = load_file(TEST_CORPUS / "briefs.jsonl", MB)
+    assert [a.id for a in arts] == ["brief-ferry", "brief-library"]
+    assert arts[0].published == dt.date(2024, 6, 2)
+    assert arts[1].title == "Pellston Library Extends Hours"
+
+
+def test_seed_article_quirks():
+    [a] = load_file(SEED_CORPUS / "000_0cd96bd9d1e8fa7f.txt", MB)
+    assert a.title == "China Vows to Buy More U.S. Goods, Sees Progress in Trade Talks"
+    assert a.published == dt.date(2019, 1, 31)
+    assert "$200 billion" in a.text and "\\$" not in a.text
+    assert "By Saleha Mohsin, Jennifer Jacobs" in a.text and "](#)" not in a.text
+    # the layout broke this sentence over two paragraphs; it must read as one
+    assert "Treasury Secretary Steven Mnuchin and U.S. Trade Representative" in a.text
+    assert "One possibility would be for a meeting with Xi" in a.text
+
+
+@pytest.mark.parametrize(
+    "name,data,reason",
+    [
+        ("empty.txt", b"", "empty"),
+        ("blank.md", b"   \n\n  ", "empty"),
+        ("image.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        ("tiny.txt", b"hi", "no article text"),
+        ("data.csv", b"a,b\n1,2\n", "unsupported file type"),
+        ("bad.jsonl", b'{"id": 1}\nnot json\n', "no usable articles"),
+    ],
+)
+def test_bad_files_are_refused_with_a_reason(tmp_path: Path, name, data, reason):
+    p = tmp_path / name
+    p.write_bytes(data)
+    with pytest.raises(SkipFile, match=reason):
+        load_file(p, MB)
+
+
+def test_oversized_file_is_refused(tmp_path: Path):
+    p = tmp_path / "huge.txt"
+    p.write_text("word " * 3000)
+    with pytest.raises(SkipFile, match="too large"):
+        load_file(p, 10_000)
+
+
+def test_clean_text_normalises_whitespace_and_markdown():
+    assert clean_text("A  [link](http://x)\u00a0b\r\n\r\n\r\n\\*c\\* *d*") == "A link b\n\n*c* d"
