@@ -23,9 +23,18 @@ _MONTHS = {
     m: i + 1
     for i, names in enumerate(
         [
-            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
-            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
-            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"), ("december", "dec"),
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
         ]
     )
     for m in names
@@ -118,7 +127,7 @@ def clean_text(text: str) -> str:
     text = _MD_LINK.sub(r"\1", text)
     text = _MD_HEADING.sub("", text)
     text = _MD_EMPHASIS.sub(r"\2", text)
-    text = re.sub("[\U000F0000-\U000F00FF]", lambda m: chr(ord(m.group()) - 0xF0000), text)
+    text = re.sub("[\U000f0000-\U000f00ff]", lambda m: chr(ord(m.group()) - 0xF0000), text)
     lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.split("\n")]
     text = "\n".join(lines)
     text = re.sub(r"\n{3,}", "\n\n", text)
@@ -143,7 +152,12 @@ def _join_broken_paragraphs(text: str) -> str:
         prev = out[-1] if out else ""
         last_line = prev.rsplit("\n", 1)[-1]
         join = False
-        if prev and para[:1].isalnum() and len(last_line.split()) >= 12 and not _SENTENCE_END.search(last_line):
+        if (
+            prev
+            and para[:1].isalnum()
+            and len(last_line.split()) >= 12
+            and not _SENTENCE_END.search(last_line)
+        ):
             spans = split_sentences(last_line)
             tail = last_line[spans[-1][0] :] if spans else last_line
             join = not _CREDIT.match(tail) and (para[:1].islower() or len(spans) >= 2)
@@ -226,8 +240,22 @@ def _html_article(article_id: str, html: str, path: str) -> Article:
         time = soup.find("time")
         if time is not None:
             meta["date"] = time.get("datetime") or time.get_text(" ", strip=True)
-    for junk in soup(["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe",
-                      "svg", "button", "template"]):
+    for junk in soup(
+        [
+            "script",
+            "style",
+            "noscript",
+            "nav",
+            "header",
+            "footer",
+            "aside",
+            "form",
+            "iframe",
+            "svg",
+            "button",
+            "template",
+        ]
+    ):
         junk.decompose()
     root = soup.find("article") or soup.find("main") or soup.body or soup
     blocks = []
@@ -249,7 +277,9 @@ def load_file(path: Path, max_bytes: int, root: Path | None = None) -> list[Arti
     """One file -> its articles (a JSONL file holds many). Raises SkipFile with the reason."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise SkipFile(f"unsupported file type {suffix or '(none)'}; use {', '.join(sorted(SUPPORTED_SUFFIXES))}")
+        raise SkipFile(
+            f"unsupported file type {suffix or '(none)'}; use {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+        )
     try:
         size = path.stat().st_size
         if size > max_bytes:

@@ -118,8 +118,13 @@ class Assistant:
 
     # ---- library ---------------------------------------------------------------------------
 
-    def ingest(self, path: Path, prune: bool = True, on_progress: Callable[[int, int], None] | None = None,
-               progress: bool = False) -> IngestReport:
+    def ingest(
+        self,
+        path: Path,
+        prune: bool = True,
+        on_progress: Callable[[int, int], None] | None = None,
+        progress: bool = False,
+    ) -> IngestReport:
         return self.index.sync(Path(path), prune=prune, on_progress=on_progress, progress=progress)
 
     def search(self, question: str, k: int | None = None, dates: DateRange | None = None) -> list[Passage]:
@@ -127,8 +132,14 @@ class Assistant:
 
     # ---- answering -------------------------------------------------------------------------
 
-    def ask(self, question: str, history: History = (), dates: DateRange | None = None,
-            today: dt.date | None = None, k: int | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: History = (),
+        dates: DateRange | None = None,
+        today: dt.date | None = None,
+        k: int | None = None,
+    ) -> Answer:
         final = None
         for event in self.ask_stream(question, history, dates, today, k):
             if isinstance(event, Final):
@@ -136,8 +147,14 @@ class Assistant:
         assert final is not None
         return final
 
-    def ask_stream(self, question: str, history: History = (), dates: DateRange | None = None,
-                   today: dt.date | None = None, k: int | None = None) -> Iterator[Token | Final]:
+    def ask_stream(
+        self,
+        question: str,
+        history: History = (),
+        dates: DateRange | None = None,
+        today: dt.date | None = None,
+        k: int | None = None,
+    ) -> Iterator[Token | Final]:
         """Yield the answer's tokens as the model writes them, then one ``Final``."""
         t0 = time.perf_counter()
         question = validate_question(question)

@@ -20,10 +20,63 @@ TokenCounter = Callable[[str], int]
 
 # Words whose trailing period does not end a sentence. Lower-cased, without the period.
 _ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "mt", "gen", "gov", "sen", "rep", "rev", "sgt", "capt",
-    "lt", "col", "maj", "pres", "inc", "corp", "co", "ltd", "vs", "etc", "no", "nos", "fig", "al", "approx",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n",
-    "d.c", "e.g", "i.e", "a.m", "p.m", "ft", "ave", "blvd", "dept", "univ", "est",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "sr",
+    "jr",
+    "st",
+    "mt",
+    "gen",
+    "gov",
+    "sen",
+    "rep",
+    "rev",
+    "sgt",
+    "capt",
+    "lt",
+    "col",
+    "maj",
+    "pres",
+    "inc",
+    "corp",
+    "co",
+    "ltd",
+    "vs",
+    "etc",
+    "no",
+    "nos",
+    "fig",
+    "al",
+    "approx",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "u.s",
+    "u.k",
+    "u.n",
+    "d.c",
+    "e.g",
+    "i.e",
+    "a.m",
+    "p.m",
+    "ft",
+    "ave",
+    "blvd",
+    "dept",
+    "univ",
+    "est",
 }
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 _LAST_WORD = re.compile(r"(\S+)$")
@@ -64,7 +117,9 @@ def embed_text(header: str, chunk_text: str) -> str:
     return f"{header}\n{chunk_text}"
 
 
-def _split_long(text: str, start: int, end: int, budget: int, count_tokens: TokenCounter) -> list[tuple[int, int]]:
+def _split_long(
+    text: str, start: int, end: int, budget: int, count_tokens: TokenCounter
+) -> list[tuple[int, int]]:
     """Cut one over-long sentence at word boundaries into pieces of at most ``budget`` tokens."""
     pieces: list[tuple[int, int]] = []
     words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", text[start:end])]
@@ -97,7 +152,10 @@ def chunk_article(article: Article, count_tokens: TokenCounter, body_tokens: int
     for s, e in split_sentences(text):
         n = count_tokens(text[s:e])
         if n > budget:
-            units.extend((ps, pe, count_tokens(text[ps:pe])) for ps, pe in _split_long(text, s, e, budget, count_tokens))
+            units.extend(
+                (ps, pe, count_tokens(text[ps:pe]))
+                for ps, pe in _split_long(text, s, e, budget, count_tokens)
+            )
         else:
             units.append((s, e, n))
 
@@ -109,7 +167,9 @@ def chunk_article(article: Article, count_tokens: TokenCounter, body_tokens: int
             groups.append(current)
             last = current[-1]
             # overlap one sentence when it leaves room for new text
-            current, used = ([last], last[2]) if last[2] + unit[2] <= budget and last[2] <= budget // 2 else ([], 0)
+            current, used = (
+                ([last], last[2]) if last[2] + unit[2] <= budget and last[2] <= budget // 2 else ([], 0)
+            )
         current.append(unit)
         used += unit[2]
     if current and (not groups or current[-1] != groups[-1][-1]):

@@ -46,10 +46,20 @@ def _date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2019-01-31") from None
 
 
+def _k(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 20:
+        raise argparse.ArgumentTypeError(f"{value!r}: use a whole number of passages from 1 to 20")
+    return int(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path, help="where the index lives (default .qa_bot, env QA_BOT_DATA_DIR)")
-    common.add_argument("--preset", choices=available_presets(), help="named settings: fast (0.5B model) or quality")
+    common.add_argument(
+        "--data-dir", type=Path, help="where the index lives (default .qa_bot, env QA_BOT_DATA_DIR)"
+    )
+    common.add_argument(
+        "--preset", choices=available_presets(), help="named settings: fast (0.5B model) or quality"
+    )
     common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
     parser = argparse.ArgumentParser(
@@ -62,14 +72,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"qa-bot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("ingest", parents=[common], help="index articles from a folder or file",
-                       description="Add new, re-embed changed and remove deleted articles (txt, md, html, jsonl). "
-                       "Safe to interrupt and re-run.")
-    p.add_argument("path", type=Path, nargs="?", help="folder or file (default: the corpus dir, QA_BOT_CORPUS_DIR)")
+    p = sub.add_parser(
+        "ingest",
+        parents=[common],
+        help="index articles from a folder or file",
+        description="Add new, re-embed changed and remove deleted articles (txt, md, html, jsonl). "
+        "Safe to interrupt and re-run.",
+    )
+    p.add_argument(
+        "path", type=Path, nargs="?", help="folder or file (default: the corpus dir, QA_BOT_CORPUS_DIR)"
+    )
     p.add_argument("--no-prune", action="store_true", help="keep indexed articles whose files are gone")
 
     def retrieval_opts(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-k", type=int, help="number of passages (default 5, QA_BOT_K)")
+        p.add_argument("-k", type=_k, help="number of passages (default 5, QA_BOT_K)")
         p.add_argument("--since", type=_date, help="only articles published on/after this date (YYYY-MM-DD)")
         p.add_argument("--until", type=_date, help="only articles published on/before this date (YYYY-MM-DD)")
 
@@ -78,15 +94,21 @@ def build_parser() -> argparse.ArgumentParser:
     retrieval_opts(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
-    p = sub.add_parser("ask", parents=[common], help="answer one question with cited passages",
-                       description="Answer from the indexed articles. Exit code 0 for an answer or an honest "
-                       "'the articles don't say'; non-zero with a one-line error otherwise.")
+    p = sub.add_parser(
+        "ask",
+        parents=[common],
+        help="answer one question with cited passages",
+        description="Answer from the indexed articles. Exit code 0 for an answer or an honest "
+        "'the articles don't say'; non-zero with a one-line error otherwise.",
+    )
     p.add_argument("question")
     retrieval_opts(p)
     p.add_argument("--json", action="store_true", help="print the Answer as JSON (no streaming)")
     p.add_argument("--today", type=_date, help="the date the question is asked (for 'this week' questions)")
 
-    p = sub.add_parser("chat", parents=[common], help="multi-turn chat in the terminal (/new resets, /quit exits)")
+    p = sub.add_parser(
+        "chat", parents=[common], help="multi-turn chat in the terminal (/new resets, /quit exits)"
+    )
     retrieval_opts(p)
 
     p = sub.add_parser("library", parents=[common], help="list indexed articles")
@@ -200,7 +222,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         _ensure_index(assistant)
         passages = assistant.search(args.query, k=args.k, dates=DateRange(args.since, args.until))
         if args.json:
-            print(json.dumps([{"rank": p.rank, **p.to_dict()} for p in passages], indent=2, ensure_ascii=False))
+            print(
+                json.dumps([{"rank": p.rank, **p.to_dict()} for p in passages], indent=2, ensure_ascii=False)
+            )
         else:
             for p in passages:
                 _print_passage(f"{p.rank}.", p)
@@ -209,7 +233,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "ask":
         _ensure_index(assistant)
         if args.json:
-            answer = assistant.ask(args.question, dates=DateRange(args.since, args.until), today=args.today, k=args.k)
+            answer = assistant.ask(
+                args.question, dates=DateRange(args.since, args.until), today=args.today, k=args.k
+            )
             print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         else:
             _stream_answer(assistant, args.question, (), args, args.today)
@@ -223,7 +249,9 @@ def _chat(assistant, args) -> int:
     from .errors import InputError
 
     _ensure_index(assistant)
-    print(f"qa-bot chat over {len(assistant.index.articles())} articles. /new starts over, /quit or Ctrl-D exits.")
+    print(
+        f"qa-bot chat over {len(assistant.index.articles())} articles. /new starts over, /quit or Ctrl-D exits."
+    )
     history: list[tuple[str, str]] = []
     while True:
         try:

@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from .errors import ConfigError
 
@@ -33,7 +38,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".qa_bot"), description="Index, BM25 cache and eval output live here")
     corpus_dir: Path = Field(Path("corpus"), description="Folder `make run` and `serve` index on start")
     collection: str = Field("articles", description="Chroma collection name")
-    chroma_url: str = Field("", description="Chroma server URL (e.g. http://127.0.0.1:8000); empty = local files")
+    chroma_url: str = Field(
+        "", description="Chroma server URL (e.g. http://127.0.0.1:8000); empty = local files"
+    )
 
     # ingest
     max_file_mb: float = Field(20.0, description="Files larger than this are skipped")
@@ -44,11 +51,14 @@ class Settings(BaseSettings):
     k: int = Field(5, ge=1, le=20, description="Passages given to the LLM")
     fetch_k: int = Field(30, ge=1, description="Candidates fetched from each of dense and BM25 before fusion")
     min_relevance: float = Field(
-        0.30, description="Abstain without asking the LLM when the best passage's cosine similarity is below this"
+        0.30,
+        description="Abstain without asking the LLM when the best passage's cosine similarity is below this",
     )
 
     # LLM
-    llm: Literal["default", "small"] = Field("default", description="Local model: default (1.5B) or small (0.5B)")
+    llm: Literal["default", "small"] = Field(
+        "default", description="Local model: default (1.5B) or small (0.5B)"
+    )
     llm_url: str = Field("", description="OpenAI-compatible server base URL; set it to use a server instead")
     llm_model: str = Field("", description="Model name to ask the server for")
     llm_api_key: str = Field("", description="API key for the server (many local servers accept anything)")
@@ -57,10 +67,14 @@ class Settings(BaseSettings):
     n_ctx: int = Field(4096, description="Local model context window")
     n_threads: int = Field(max(1, min(4, os.cpu_count() or 2)), description="Local model CPU threads")
     n_batch: int = Field(512, description="Local model prompt batch size")
-    model_cache_dir: Path | None = Field(None, description="Where assembled GGUF files go (default: user cache)")
+    model_cache_dir: Path | None = Field(
+        None, description="Where assembled GGUF files go (default: user cache)"
+    )
 
     # fidelity
-    support_threshold: float = Field(0.5, description="Support score above which a sentence counts as supported")
+    support_threshold: float = Field(
+        0.5, description="Support score above which a sentence counts as supported"
+    )
 
     # web
     host: str = Field("127.0.0.1", description="Web UI bind address")
@@ -114,7 +128,10 @@ def load_settings(preset: str | None = None, **overrides: Any) -> Settings:
         env_and_file = Settings(**overrides)
         # keep preset values only for fields the env/file/overrides did not set
         explicit = env_and_file.model_fields_set
-        merged = {**{k: v for k, v in base.items() if k not in explicit}, **env_and_file.model_dump(include=explicit)}
+        merged = {
+            **{k: v for k, v in base.items() if k not in explicit},
+            **env_and_file.model_dump(include=explicit),
+        }
         return Settings(**merged)
     except ValidationError as e:
         first = e.errors()[0]

@@ -87,6 +87,29 @@ def numbers(text: str) -> set[str]:
     return out
 
 
+def names(text: str) -> set[str]:
+    """Stemmed capitalised words that are not sentence-initial: people, places, organisations.
+
+    "Chinese" is matched to "China" by a four-letter prefix in the caller, so only names the
+    passages never mention in any form count as missing.
+    """
+    global _STEM
+    if _STEM is None:
+        _STEM = _stemmer()
+    out = []
+    for m in re.finditer(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,})\b", text.strip()):
+        w = m.group(1).lower()
+        if w not in _STOPWORDS and w not in _MONTHS_DAYS:
+            out.append(w)
+    return set(_STEM.stemWords(out))
+
+
+_MONTHS_DAYS = frozenset(
+    "january february march april may june july august september october november december monday tuesday "
+    "wednesday thursday friday saturday sunday".split()
+)
+
+
 def _windows(texts: Sequence[str]) -> list[str]:
     """One- and two-sentence windows of the passages: support usually lives in one sentence."""
     out: list[str] = []
@@ -106,12 +129,15 @@ class SupportScorer:
         self.name = "lexical+numbers+MiniLM cosine" if embed else "lexical+numbers"
 
     def lexical(self, sentence: str, passages: Sequence[str]) -> tuple[float, tuple[str, ...]]:
+        """(share of content words found, numbers and names the passages never mention)."""
         words = content_words(sentence)
         have = set().union(*(content_words(p) for p in passages)) if passages else set()
         lex = len(words & have) / len(words) if words else 0.0
         nums = numbers(sentence)
         have_nums = set().union(*(numbers(p) for p in passages)) if passages else set()
-        return lex, tuple(sorted(nums - have_nums))
+        prefixes = {w[:4] for w in have}
+        missing_names = {n for n in names(sentence) if n not in have and n[:4] not in prefixes}
+        return lex, tuple(sorted((nums - have_nums) | missing_names))
 
     def semantic(self, sentence: str, passages: Sequence[str]) -> float:
         if not self.embed or not passages:
@@ -127,7 +153,8 @@ class SupportScorer:
         lex, missing = self.lexical(sentence, passages)
         sem = self.semantic(sentence, passages) if self.embed else lex
         score = LEXICAL_WEIGHT * lex + (1 - LEXICAL_WEIGHT) * sem
-        if missing:  # a number the passages never state is a fabrication, however fluent
+        if missing:  # a number or name the passages never state is a fabrication, however fluent
             score = min(score, self.threshold - 0.01)
-        return Support(score=score, supported=score >= self.threshold, lexical=lex, semantic=sem,
-                       missing_numbers=missing)
+        return Support(
+            score=score, supported=score >= self.threshold, lexical=lex, semantic=sem, missing_terms=missing
+        )

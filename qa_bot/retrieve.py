@@ -142,7 +142,12 @@ class Retriever:
             if len(chosen) >= k:
                 break
         return [
-            Passage(chunk=chunk, article=article_from_meta(meta), score=float(cosine.get(chunk.id, 0.0)), rank=i + 1)
+            Passage(
+                chunk=chunk,
+                article=article_from_meta(meta),
+                score=float(cosine.get(chunk.id, 0.0)),
+                rank=i + 1,
+            )
             for i, (chunk, meta) in enumerate(chosen)
         ]
 

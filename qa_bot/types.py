@@ -77,7 +77,7 @@ class Support:
     supported: bool
     lexical: float
     semantic: float
-    missing_numbers: tuple[str, ...] = ()
+    missing_terms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,10 @@ def test_no_chunk_is_truncated_by_the_embedder(embedder):
     """Header + body + [CLS]/[SEP] must fit in MiniLM's 256 word pieces, measured by its own tokenizer."""
     assert embedder.max_tokens == EMBEDDER_WINDOW
     long_sentence = "The committee " + " ".join(f"reviewed item{i} carefully" for i in range(400)) + "."
-    articles = [*_all_articles(), Article(id="long", title="A " * 80, text=long_sentence, published=dt.date(2020, 1, 1))]
+    articles = [
+        *_all_articles(),
+        Article(id="long", title="A " * 80, text=long_sentence, published=dt.date(2020, 1, 1)),
+    ]
     for art in articles:
         header = header_for(art, embedder.count_tokens)
         for chunk in chunk_article(art, embedder.count_tokens, 180):
@@ -46,12 +49,16 @@ def test_offsets_point_at_the_chunk_text_and_cover_the_article(embedder):
     # one sentence of overlap keeps a fact that straddles a boundary retrievable
     assert any(a.end > b.start for a, b in zip(chunks, chunks[1:], strict=False))
     # the key sentence is not split between chunks
-    assert any("Steven Mnuchin and U.S. Trade Representative Robert Lighthizer will visit" in c.text for c in chunks)
+    assert any(
+        "Steven Mnuchin and U.S. Trade Representative Robert Lighthizer will visit" in c.text for c in chunks
+    )
 
 
 def test_smaller_budget_means_more_chunks(embedder):
     [art] = load_file(SEED_CORPUS / "000_0cd96bd9d1e8fa7f.txt", 10**7)
-    assert len(chunk_article(art, embedder.count_tokens, 60)) > len(chunk_article(art, embedder.count_tokens, 180))
+    assert len(chunk_article(art, embedder.count_tokens, 60)) > len(
+        chunk_article(art, embedder.count_tokens, 180)
+    )
     for c in chunk_article(art, embedder.count_tokens, 60):
         assert embedder.count_tokens(c.text) <= 60
 

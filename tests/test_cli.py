@@ -1,0 +1,90 @@
+"""The CLI as a user runs it (subprocesses): help, errors in one line, JSON schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, SEED_CORPUS, TEST_CORPUS
+
+
+def qa(*args, data_dir, env=None, timeout=600):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    e.update({"QA_BOT_DATA_DIR": str(data_dir), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "qa_bot.cli", *args],
+        capture_output=True,
+        text=True,
+        env=e,
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+def one_line_error(proc) -> str:
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert lines and lines[-1].startswith("error: "), proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[-1]
+
+
+def test_help_teaches(tmp_path):
+    p = qa("--help", data_dir=tmp_path)
+    assert p.returncode == 0
+    for word in ("ingest", "search", "ask", "chat", "config", "QA_BOT_LLM_URL", "examples"):
+        assert word in p.stdout
+
+
+def test_config_lists_every_setting_with_its_env_var(tmp_path):
+    p = qa("config", data_dir=tmp_path, env={"QA_BOT_K": "7"})
+    assert p.returncode == 0
+    assert "QA_BOT_LLM_URL" in p.stdout and "QA_BOT_CHROMA_URL" in p.stdout
+    assert any(line.startswith("k ") and "= 7" in line for line in p.stdout.splitlines())
+
+
+def test_bad_setting_is_one_line(tmp_path):
+    assert "QA_BOT_K" in one_line_error(qa("config", data_dir=tmp_path, env={"QA_BOT_K": "many"}))
+
+
+def test_ask_before_ingest_says_what_to_do(tmp_path):
+    assert "qa-bot ingest" in one_line_error(qa("ask", "When?", data_dir=tmp_path))
+
+
+def test_ingest_reports_counts_and_skips_then_search_finds_passages(tmp_path):
+    p = qa("ingest", "-q", str(TEST_CORPUS), data_dir=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "5 added" in p.stdout
+    assert "skipped" in p.stderr and "picture.md" in p.stderr and "binary" in p.stderr
+    p = qa("ingest", "-q", str(TEST_CORPUS), data_dir=tmp_path)
+    assert "0 chunks embedded" in p.stdout and "5 unchanged" in p.stdout
+    p = qa("search", "--json", "pie contest winner", data_dir=tmp_path)
+    hits = json.loads(p.stdout)
+    assert hits[0]["article_id"] == "orchard-festival" and "Tomas Brandt" in hits[0]["text"]
+    assert qa("ask", "", data_dir=tmp_path).returncode != 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_dead_llm_server_is_a_one_line_error(tmp_path):
+    assert qa("ingest", "-q", str(SEED_CORPUS), data_dir=tmp_path).returncode == 0
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    err = one_line_error(
+        qa("ask", "When could the US raise tariffs?", data_dir=tmp_path, env={"QA_BOT_LLM_URL": url})
+    )
+    assert url in err and "running" in err
+
+
+@pytest.mark.parametrize("arg", ["--since=yesterday", "-k=0"])
+def test_bad_arguments_exit_nonzero(tmp_path, arg):
+    p = qa("search", arg, "tariffs", data_dir=tmp_path)
+    assert p.returncode != 0 and "Traceback" not in p.stderr

@@ -1,0 +1,105 @@
+"""Citation parsing and checking, with LangChain's fake chat model standing in for the LLM
+(the subject here is our parsing, not the model), over a real index of the test corpus."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.language_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from qa_bot.assistant import Assistant, Final, Token
+from qa_bot.errors import InputError
+from qa_bot.generate import parse_draft, stream_without_marker
+from tests.conftest import TEST_CORPUS
+
+
+def fake(*replies: str) -> GenericFakeChatModel:
+    return GenericFakeChatModel(messages=iter([AIMessage(content=r) for r in replies]))
+
+
+@pytest.fixture
+def assistant_with(make_settings, embedder):
+    def make(*replies: str, **settings) -> Assistant:
+        a = Assistant(make_settings(**settings), llm=fake(*replies), progress=False)
+        a._embedder = embedder
+        a.ingest(TEST_CORPUS)
+        return a
+
+    return make
+
+
+def test_parse_draft_reads_citation_forms_and_drops_out_of_range():
+    d = parse_draft("It reopened on Monday [1]. It cost $48.5 million [2, 9]. Tolls end in 2026. [3][1]", 3)
+    assert d.sentences == [
+        ("It reopened on Monday.", (1,)),
+        ("It cost $48.5 million.", (2,)),
+        ("Tolls end in 2026.", (3, 1)),
+    ]
+
+
+def test_supported_answer_keeps_citations_and_maps_them_to_passages(assistant_with):
+    a = assistant_with("The Harbor Bridge repairs cost $48.5 million [1][7].")
+    ans = a.ask("How much did the Harbor Bridge repair cost?")
+    assert not ans.abstained
+    assert "[7]" not in ans.text and "$48.5 million" in ans.text
+    assert ans.citations and all(c.n <= len(ans.passages) for c in ans.citations)
+    cited = ans.citations[0].passage
+    assert cited.article.id == "harbor-bridge" and "$48.5 million" in cited.chunk.text
+
+
+def test_wrong_citation_is_reattached_to_the_supporting_passage(assistant_with):
+    a = assistant_with("Tomas Brandt won the pie contest with a quince and apple pie [1].", k=5)
+    ans = a.ask("Who won the pie contest at the orchard festival?")
+    [c] = ans.citations
+    assert "Tomas Brandt" in c.passage.chunk.text
+    # the model's [1] was the best passage by retrieval; if it was not the festival, it was moved
+    assert c.passage.article.id == "orchard-festival"
+
+
+def test_unsupported_sentence_is_dropped_and_fabricated_number_rejected(assistant_with):
+    a = assistant_with(
+        "The bridge carries about 11,000 vehicles a day [1]. The bridge carries 95,000 trucks a day [1]."
+    )
+    ans = a.ask("How many vehicles cross the Harbor Bridge each day?")
+    assert "11,000" in ans.text and "95,000" not in ans.text
+    assert [s.text for s in ans.dropped] == ["The bridge carries 95,000 trucks a day."]
+
+
+def test_nothing_supported_means_abstention(assistant_with):
+    a = assistant_with("The mayor of Pellston is a former astronaut who flew to Mars [1].")
+    ans = a.ask("What did the mayor of Pellston do before politics?")
+    assert ans.abstained and ans.text.startswith("The articles don't say") and not ans.citations
+
+
+def test_model_marker_means_abstention_and_is_never_streamed(assistant_with):
+    a = assistant_with("NOT_IN_ARTICLES")
+    events = list(a.ask_stream("When does the Gull Island ferry strike end?"))
+    assert not [e for e in events if isinstance(e, Token)]
+    assert isinstance(events[-1], Final) and events[-1].answer.abstained
+
+
+def test_irrelevant_question_abstains_without_calling_the_model(assistant_with):
+    a = assistant_with()  # the fake has no replies: calling it would fail
+    ans = a.ask("What is the boiling point of tungsten in kelvin?")
+    assert ans.abstained and ans.timings["generate_s"] == 0.0
+
+
+def test_stream_without_marker_releases_real_text():
+    assert "".join(stream_without_marker(iter(["NOT", "_IN", "_ARTICLES"]))) == ""
+    assert "".join(stream_without_marker(iter(["N", "ope, it", " was Monday"]))) == "Nope, it was Monday"
+
+
+@pytest.mark.parametrize("q", ["", "   ", "?!?", "x" * 5000])
+def test_malformed_questions_are_refused(assistant_with, q):
+    a = assistant_with()
+    with pytest.raises(InputError):
+        a.ask(q)
+
+
+def test_follow_up_is_condensed_before_retrieval(assistant_with):
+    a = assistant_with("How much is the toll on the Harbor Bridge?", "Drivers pay a toll of $2 [1].")
+    ans = a.ask(
+        "and how much is the toll?", history=[("When did the Harbor Bridge reopen?", "On Monday [1].")]
+    )
+    assert ans.standalone_question == "How much is the toll on the Harbor Bridge?"
+    assert "$2" in ans.text and ans.citations[0].passage.article.id == "harbor-bridge"

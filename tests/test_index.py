@@ -1,0 +1,117 @@
+"""Incremental sync on a real Chroma in a temp dir: add, unchanged, change, delete, interrupted."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa_bot.index import ArticleIndex
+
+
+@pytest.fixture
+def index(make_settings, embedder):
+    return ArticleIndex(make_settings(), embedder)
+
+
+def _ids(index):
+    return sorted(a.id for a in index.articles())
+
+
+def test_add_then_unchanged_then_change_then_delete(index, corpus_copy):
+    r = index.sync(corpus_copy)
+    assert sorted(r.added) == [
+        "brief-ferry",
+        "brief-library",
+        "cafe-latin1",
+        "harbor-bridge",
+        "orchard-festival",
+    ]
+    assert {p.rsplit("/", 1)[-1] for p, _ in r.skipped} == {"empty.txt", "picture.md"}
+    assert r.chunks_embedded == index.count() > 0
+
+    r = index.sync(corpus_copy)
+    assert r.chunks_embedded == 0 and not r.added and not r.updated and len(r.unchanged) == 5
+
+    bridge = corpus_copy / "harbor-bridge.md"
+    bridge.write_text(bridge.read_text().replace("11,000 vehicles", "12,500 vehicles"))
+    r = index.sync(corpus_copy)
+    assert r.updated == ["harbor-bridge"] and not r.added and r.chunks_embedded > 0
+    docs = index.collection.get(where={"article_id": "harbor-bridge"}, include=["documents"])["documents"]
+    assert any("12,500 vehicles" in d for d in docs) and not any("11,000" in d for d in docs)
+
+    (corpus_copy / "sub" / "orchard-festival.html").unlink()
+    r = index.sync(corpus_copy)
+    assert r.removed == ["orchard-festival"]
+    assert "orchard-festival" not in _ids(index)
+    assert not index.collection.get(where={"article_id": "orchard-festival"})["ids"]
+
+
+def test_file_that_turns_bad_keeps_its_indexed_article(index, corpus_copy):
+    index.sync(corpus_copy)
+    (corpus_copy / "harbor-bridge.md").write_bytes(b"\x00\x01binary now")
+    r = index.sync(corpus_copy)
+    assert "harbor-bridge" in _ids(index) and not r.removed
+    assert any("binary" in reason for _, reason in r.skipped)
+
+
+def test_ingesting_one_folder_does_not_prune_another(index, corpus_copy, tmp_path):
+    index.sync(corpus_copy / "sub")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "note.txt").write_text(
+        "Pellston Council Votes on Budget\n\nThe council approved the budget on Monday."
+    )
+    index.sync(other)
+    assert _ids(index) == ["note", "orchard-festival"]
+
+
+class Interrupt(KeyboardInterrupt):
+    pass
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 3])
+def test_interrupted_sync_leaves_a_consistent_index(index, corpus_copy, monkeypatch, fail_at):
+    """Ctrl-C at any write: no half-indexed article is listed, and a re-run completes the job."""
+    index.sync(corpus_copy)
+    before = {a.id: a.chunks for a in index.articles()}
+    bridge = corpus_copy / "harbor-bridge.md"
+    bridge.write_text(bridge.read_text() + "\nA new paragraph about the bridge's lighting was added later.\n")
+    (corpus_copy / "new.txt").write_text(
+        "Gull Island Lighthouse Restored\n\nVolunteers restored the lighthouse."
+    )
+
+    calls = {"n": 0}
+    coll = index.collection
+    real_upsert, real_delete = coll.upsert, coll.delete
+
+    def counting(fn):
+        def wrapper(*a, **kw):
+            calls["n"] += 1
+            if calls["n"] == fail_at:
+                raise Interrupt()
+            return fn(*a, **kw)
+
+        return wrapper
+
+    monkeypatch.setattr(coll, "upsert", counting(real_upsert))
+    monkeypatch.setattr(coll, "delete", counting(real_delete))
+    with pytest.raises(KeyboardInterrupt):
+        index.sync(corpus_copy)
+    monkeypatch.setattr(coll, "upsert", real_upsert)
+    monkeypatch.setattr(coll, "delete", real_delete)
+
+    # nothing previously indexed was lost, and every listed article is complete
+    listed = {a.id for a in index.articles()}
+    assert set(before) <= listed
+    for chunk, meta in index.all_chunks():
+        assert meta["article_id"] in listed
+
+    r = index.sync(corpus_copy)
+    assert "new" in _ids(index)
+    docs = index.collection.get(where={"article_id": "harbor-bridge"}, include=["documents"])["documents"]
+    assert any("lighting" in d for d in docs)
+    # exactly one version of each article remains
+    for a in index.articles():
+        hashes = {m["content_hash"] for m in index.collection.get(where={"article_id": a.id})["metadatas"]}
+        assert len(hashes) == 1, a.id
+    assert index.sync(corpus_copy).chunks_embedded == 0
+    assert r.chunks_embedded > 0

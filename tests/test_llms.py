@@ -1,0 +1,76 @@
+"""Model assembly from part packages: verified, refused on mismatch, clear error when missing."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+
+import pytest
+
+from qa_bot.errors import ModelMissingError
+from qa_bot.llms import LOCAL_MODELS, LocalModel, ensure_local_model
+
+
+@pytest.fixture
+def parts(tmp_path, monkeypatch):
+    """Two tiny importable part packages shaped like the real ones (get_part_path())."""
+    chunks = [b"GGUF" + b"a" * 1000, b"b" * 777]
+    for i, data in enumerate(chunks, 1):
+        pkg = tmp_path / "site" / f"qa_test_part{i}"
+        (pkg / "data").mkdir(parents=True)
+        (pkg / "data" / f"part{i:02}.bin").write_bytes(data)
+        (pkg / "__init__.py").write_text(
+            "import os\ndef get_part_path():\n"
+            f"    return os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'part{i:02}.bin')\n"
+        )
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    whole = b"".join(chunks)
+    yield whole
+    for i in (1, 2):
+        sys.modules.pop(f"qa_test_part{i}", None)
+
+
+def _model(whole: bytes, sha: str | None = None) -> LocalModel:
+    return LocalModel(
+        "t",
+        "Test Model",
+        "qa_test_part",
+        "qa-test-part",
+        "0.1",
+        2,
+        len(whole),
+        sha or hashlib.sha256(whole).hexdigest(),
+    )
+
+
+def test_parts_are_assembled_and_verified(parts, tmp_path):
+    path = ensure_local_model(_model(parts), tmp_path / "cache", progress=False)
+    assert path.read_bytes() == parts
+    # second call trusts the stamp and does not rewrite the file
+    mtime = path.stat().st_mtime_ns
+    assert ensure_local_model(_model(parts), tmp_path / "cache", progress=False).stat().st_mtime_ns == mtime
+
+
+def test_hash_mismatch_is_refused_and_leaves_no_file(parts, tmp_path):
+    with pytest.raises(ModelMissingError, match="refusing to load"):
+        ensure_local_model(_model(parts, sha="0" * 64), tmp_path / "cache", progress=False)
+    assert not any((tmp_path / "cache").glob("*.gguf"))
+
+
+def test_tampered_cache_file_is_rebuilt(parts, tmp_path):
+    path = ensure_local_model(_model(parts), tmp_path / "cache", progress=False)
+    path.write_bytes(b"X" * len(parts))
+    assert ensure_local_model(_model(parts), tmp_path / "cache", progress=False).read_bytes() == parts
+
+
+def test_missing_part_package_says_how_to_install(tmp_path):
+    m = LocalModel("t", "Nope", "qa_no_such_part", "qa-no-such-part", "1.0", 3, 10, "0" * 64)
+    with pytest.raises(ModelMissingError, match=r"pip install qa-no-such-part1==1.0"):
+        ensure_local_model(m, tmp_path, progress=False)
+
+
+def test_real_model_packages_are_installed_and_match_the_official_size():
+    for model in LOCAL_MODELS.values():
+        from qa_bot.llms import _part_paths
+
+        assert sum(p.stat().st_size for p in _part_paths(model)) == model.size
