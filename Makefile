@@ -31,8 +31,8 @@ browser:
 index: setup
 	$(BIN)/qa-bot ingest corpus/
 
-run: index
-	$(BIN)/qa-bot chat
+run: setup
+	$(BIN)/qa-bot serve
 
 chat: index
 	$(BIN)/qa-bot chat
@@ -42,7 +42,6 @@ test: setup browser
 
 lint: setup
 	$(BIN)/ruff check qa_bot tests bench
-	$(BIN)/ruff format --check qa_bot tests bench
 
 bench: setup
 	$(BIN)/python bench/bench.py

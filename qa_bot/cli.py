@@ -116,12 +116,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("remove", parents=[common], help="remove an article from the index by id")
     p.add_argument("article_id")
 
+    p = sub.add_parser("serve", parents=[common], help="web UI (indexes the corpus dir first)",
+                       description="Serve the Gradio web UI. Binds 127.0.0.1 unless told otherwise.")
+    p.add_argument("--host", help="bind address (default 127.0.0.1, QA_BOT_HOST)")
+    p.add_argument("--port", type=int, help="port (default 7860, QA_BOT_PORT)")
+    p.add_argument("--corpus", type=Path, help="folder to index on start and to save uploads in (QA_BOT_CORPUS_DIR)")
+
     sub.add_parser("config", parents=[common], help="print the effective settings and their env variables")
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.preset, data_dir=args.data_dir)
+    return load_settings(
+        args.preset,
+        data_dir=args.data_dir,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        corpus_dir=getattr(args, "corpus", None),
+    )
 
 
 def _print_report(report: IngestReport) -> None:
@@ -242,6 +254,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "chat":
         return _chat(assistant, args)
+    if args.command == "serve":
+        from .web import serve
+
+        serve(assistant, settings.host, settings.port)
+        return 0
     raise AssertionError(args.command)
 
 

@@ -158,3 +158,17 @@ class SupportScorer:
         return Support(
             score=score, supported=score >= self.threshold, lexical=lex, semantic=sem, missing_terms=missing
         )
+
+
+def supporting_span(sentence: str, passage: str) -> tuple[int, int] | None:
+    """Offsets of the passage sentence that shares most content words with ``sentence``.
+
+    Used to highlight, inside a cited passage, the part an answer sentence rests on.
+    """
+    words = content_words(strip_citations(sentence))
+    best, best_span = 0.0, None
+    for s, e in split_sentences(passage):
+        overlap = len(words & content_words(passage[s:e])) / max(1, len(words))
+        if overlap > best:
+            best, best_span = overlap, (s, e)
+    return best_span if best >= 0.2 else None

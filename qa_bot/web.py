@@ -1,0 +1,301 @@
+"""The web face: a Gradio chat with a sources panel, uploads and a library. No answering logic here.
+
+Everything that comes from articles or uploads (titles, text, file names) is untrusted and is
+HTML-escaped here before it reaches the page; answers are rendered by us, not as Markdown, so
+an article cannot inject script, images or links.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402
+
+from .assistant import Assistant, Final, Token  # noqa: E402
+from .errors import QABotError  # noqa: E402
+from .fidelity import supporting_span  # noqa: E402
+from .retrieve import DateRange  # noqa: E402
+from .types import Answer, Passage  # noqa: E402
+
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl"]
+
+CSS = """
+#qa-sources { max-height: 75vh; overflow-y: auto; }
+.qa-src { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; margin-bottom: 10px; }
+.qa-src:target, .qa-src.qa-focus { outline: 3px solid #f59e0b; }
+.qa-src h4 { margin: 0 0 4px 0; font-size: 0.95em; }
+.qa-src .qa-meta { color: var(--body-text-color-subdued); font-size: 0.85em; margin-bottom: 4px; }
+.qa-src p { white-space: pre-wrap; margin: 0; font-size: 0.92em; }
+.qa-src mark { background: #fde68a; color: inherit; }
+a.qa-cite { font-weight: 600; text-decoration: none; }
+.qa-abstain { font-style: italic; }
+"""
+
+# Clicking [n] in an answer scrolls its passage in the sources panel into view and flashes it.
+HEAD = """
+<script>
+document.addEventListener('click', (ev) => {
+  const a = ev.target.closest('a.qa-cite');
+  if (!a) return;
+  ev.preventDefault();
+  const el = document.getElementById((a.getAttribute('href') || '').replace(/^#/, ''));
+  if (!el) return;
+  document.querySelectorAll('.qa-src.qa-focus').forEach(e => e.classList.remove('qa-focus'));
+  el.classList.add('qa-focus');
+  el.scrollIntoView({behavior: 'smooth', block: 'center'});
+});
+</script>
+"""
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def answer_html(answer: Answer, turn: int) -> str:
+    """The answer with each [n] as a link to its passage in the sources panel."""
+    if answer.abstained:
+        return f'<span class="qa-abstain">{_esc(answer.text)}</span>'
+    out = _esc(answer.text)
+    return re.sub(
+        r"\[(\d+)\]",
+        lambda m: f'<a class="qa-cite" href="#qa-src-{turn}-{m[1]}">[{m[1]}]</a>',
+        out,
+    )
+
+
+def _passage_html(p: Passage, label: str, anchor: str, spans: list[tuple[int, int]]) -> str:
+    a = p.article
+    meta = [a.published.isoformat() if a.published else "undated", f"score {p.score:.2f}"]
+    if a.source:
+        meta.append(_esc(a.source))
+    link = ""
+    if a.url.startswith(("http://", "https://")):
+        link = f' · <a href="{_esc(a.url)}" target="_blank" rel="noopener noreferrer nofollow">link</a>'
+    text = p.chunk.text
+    body, pos = [], 0
+    for s, e in sorted(set(spans)):
+        if s < pos:
+            continue
+        body.append(_esc(text[pos:s]))
+        body.append(f"<mark>{_esc(text[s:e])}</mark>")
+        pos = e
+    body.append(_esc(text[pos:]))
+    return (
+        f'<div class="qa-src" id="{anchor}"><h4>{label} {_esc(a.title or a.id)}</h4>'
+        f'<div class="qa-meta">{" · ".join(meta)} · {_esc(a.id)}{link}</div><p>{"".join(body)}</p></div>'
+    )
+
+
+def sources_html(answer: Answer | None, turn: int) -> str:
+    if answer is None:
+        return "<p>Sources of the selected answer appear here.</p>"
+    if answer.abstained:
+        parts = ["<p><b>The articles don't cover this question.</b> Closest passages looked at:</p>"]
+        parts += [_passage_html(p, f"({p.rank})", f"qa-near-{turn}-{p.rank}", []) for p in answer.passages[:3]]
+        return "".join(parts)
+    parts = []
+    for c in answer.citations:
+        spans = []
+        for s in answer.sentences:
+            if c.n in s.citations and (span := supporting_span(s.text, c.passage.chunk.text)):
+                spans.append(span)
+        parts.append(_passage_html(c.passage, f"[{c.n}]", f"qa-src-{turn}-{c.n}", spans))
+    return "".join(parts)
+
+
+def _text(content: Any) -> str:
+    """A chat message's text, whatever shape Gradio hands it back in (str, dict or list of parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("value") or "")
+    if isinstance(content, list | tuple):
+        return " ".join(_text(c) for c in content)
+    return str(getattr(content, "text", "") or "")
+
+
+def _safe_name(name: str) -> str:
+    base = Path(name).name
+    stem, suffix = os.path.splitext(base)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")[:80] or "upload"
+    return stem + suffix.lower()
+
+
+def _date(value: str, label: str) -> dt.date | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise QABotError(f"{label} must be a date like 2019-01-31, got {value!r}") from None
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    settings = assistant.settings
+    upload_dir = settings.corpus_dir / "uploads"
+
+    def library_rows() -> list[list[Any]]:
+        return [[a.title, a.published or "", a.chunks, a.id] for a in assistant.index.articles()]
+
+    def examples() -> list[str]:
+        titles = [a.title for a in assistant.index.articles()[:3] if a.title]
+        return [f"What happened in “{t}”?" for t in titles] or ["What are the articles about?"]
+
+    with gr.Blocks(title="qa-bot") as app:
+        answers = gr.State([])  # per browser session: this session's Answers, one per bot turn
+        gr.Markdown("## qa-bot — answers from your news articles, with the passages they cite")
+        with gr.Tabs():
+            with gr.Tab("Chat"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chat = gr.Chatbot(
+                            elem_id="qa-chat", height=520, render_markdown=False, sanitize_html=True,
+                            label="Conversation",
+                        )
+                        with gr.Row():
+                            box = gr.Textbox(placeholder="Ask about the articles…", show_label=False, scale=5,
+                                             elem_id="qa-question", max_lines=4)
+                            send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+                        new = gr.Button("New chat", elem_id="qa-new", size="sm")
+                        gr.Examples(examples=[[e] for e in examples()], inputs=[box], label="Try asking")
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Sources")
+                        sources = gr.HTML(sources_html(None, 0), elem_id="qa-sources")
+                with gr.Accordion("Settings", open=False):
+                    k = gr.Slider(1, 10, value=settings.k, step=1, label="Passages per answer")
+                    gr.Textbox(settings.llm_label, label="LLM in use", interactive=False)
+                    with gr.Row():
+                        since = gr.Textbox(label="Only articles published on/after (YYYY-MM-DD)", elem_id="qa-since")
+                        until = gr.Textbox(label="… and on/before (YYYY-MM-DD)", elem_id="qa-until")
+            with gr.Tab("Add articles"):
+                files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Upload txt, md, html or jsonl",
+                                elem_id="qa-upload")
+                paste_title = gr.Textbox(label="…or paste an article: title", elem_id="qa-paste-title")
+                paste_text = gr.Textbox(label="text", lines=8, elem_id="qa-paste-text")
+                add = gr.Button("Add to library", variant="primary", elem_id="qa-add")
+                add_status = gr.Textbox(label="Status", interactive=False, elem_id="qa-add-status")
+            with gr.Tab("Library"):
+                table = gr.Dataframe(headers=["title", "published", "chunks", "id"], value=library_rows,
+                                     interactive=False, elem_id="qa-library")
+                with gr.Row():
+                    remove_id = gr.Dropdown(choices=[r[3] for r in library_rows()], label="Article to remove",
+                                            allow_custom_value=False)
+                    remove = gr.Button("Remove from index", variant="stop")
+                remove_status = gr.Textbox(label="Status", interactive=False)
+
+        def user_turn(question: str, history: list):
+            if not (question or "").strip():
+                return gr.update(), history
+            return "", [*history, {"role": "user", "content": _esc(question)}]
+
+        def bot_turn(history: list, past: list[Answer], k_value: float, since_v: str, until_v: str):
+            if not history or history[-1]["role"] != "user":
+                yield history, past, gr.update()
+                return
+            question = html.unescape(_text(history[-1]["content"]))
+            pairs = []
+            for i in range(0, len(history) - 1, 2):
+                if i + 1 < len(history) - 1 and history[i]["role"] == "user":
+                    pairs.append((html.unescape(_text(history[i]["content"])), past[i // 2].text if i // 2 < len(past) else ""))
+            history = [*history, {"role": "assistant", "content": "…"}]
+            turn = len(past)
+            streamed = ""
+            try:
+                dates = DateRange(_date(since_v, "start date"), _date(until_v, "end date"))
+                for event in assistant.ask_stream(question, pairs, dates, k=int(k_value)):
+                    if isinstance(event, Token):
+                        streamed += event.text
+                        history[-1] = {"role": "assistant", "content": _esc(streamed)}
+                        yield history, past, gr.update()
+                    elif isinstance(event, Final):
+                        past = [*past, event.answer]
+                        history[-1] = {"role": "assistant", "content": answer_html(event.answer, turn)}
+                        yield history, past, sources_html(event.answer, turn)
+            except QABotError as e:
+                history[-1] = {"role": "assistant", "content": f"⚠ {_esc(str(e))}"}
+                past = [*past, Answer(question, str(e), (), (), True)]
+                yield history, past, gr.update()
+
+        def pick(past: list[Answer], evt: gr.SelectData):
+            turn = evt.index if isinstance(evt.index, int) else evt.index[0]
+            i = turn // 2
+            if 0 <= i < len(past):
+                return sources_html(past[i], i)
+            return gr.update()
+
+        def add_articles(uploaded, title: str, text: str, progress=gr.Progress()):  # noqa: B008
+            saved: list[Path] = []
+            upload_dir.mkdir(parents=True, exist_ok=True)
+            for f in uploaded or []:
+                src = Path(f if isinstance(f, str) else f.name)
+                dst = upload_dir / _safe_name(getattr(f, "orig_name", None) or src.name)
+                shutil.copyfile(src, dst)
+                saved.append(dst)
+            if (text or "").strip():
+                name = _safe_name((title or "pasted")[:60].replace(" ", "-") + ".txt")
+                dst = upload_dir / name
+                dst.write_text(f"{(title or 'Pasted article').strip()}\n\n{text.strip()}\n", encoding="utf-8")
+                saved.append(dst)
+            if not saved:
+                return "Choose files or paste text first.", gr.update(), gr.update()
+            lines = []
+            for i, path in enumerate(saved):
+                progress((i, len(saved)), desc=f"indexing {path.name}")
+                try:
+                    report = assistant.ingest(path, prune=False)
+                except QABotError as e:
+                    lines.append(f"{path.name}: {e}")
+                    continue
+                for _, reason in report.skipped:
+                    lines.append(f"{path.name}: skipped ({reason})")
+                    path.unlink(missing_ok=True)
+                if report.added or report.updated:
+                    lines.append(f"{path.name}: indexed ({report.chunks_embedded} chunks)")
+                elif report.unchanged:
+                    lines.append(f"{path.name}: already indexed")
+            rows = library_rows()
+            return "\n".join(lines), rows, gr.update(choices=[r[3] for r in rows])
+
+        def remove_article(article_id: str):
+            if not article_id:
+                return "Pick an article first.", gr.update(), gr.update()
+            n = assistant.index.remove_article(article_id)
+            for p in upload_dir.glob("*"):  # an uploaded file would be re-added on the next start
+                if p.stem == article_id:
+                    p.unlink()
+            rows = library_rows()
+            return f"Removed {article_id} ({n} chunks).", rows, gr.update(choices=[r[3] for r in rows], value=None)
+
+        ask_inputs = [chat, answers, k, since, until]
+        for trigger in (box.submit, send.click):
+            trigger(user_turn, [box, chat], [box, chat], queue=False).then(
+                bot_turn, ask_inputs, [chat, answers, sources], concurrency_id="answer"
+            )
+        new.click(lambda: ([], [], sources_html(None, 0)), None, [chat, answers, sources], queue=False)
+        chat.select(pick, [answers], [sources])
+        add.click(add_articles, [files, paste_title, paste_text], [add_status, table, remove_id])
+        remove.click(remove_article, [remove_id], [remove_status, table, remove_id])
+    return app
+
+
+def serve(assistant: Assistant, host: str, port: int, ingest_corpus: bool = True) -> None:
+    settings = assistant.settings
+    if ingest_corpus and settings.corpus_dir.exists():
+        print(assistant.ingest(settings.corpus_dir, progress=True).summary(), flush=True)
+    assistant.llm  # assemble/verify the model before the first visitor waits for it  # noqa: B018
+    app = build_app(assistant)
+    app.queue(default_concurrency_limit=settings.max_concurrent_answers)
+    print(f"qa-bot web UI: http://{host}:{port}", flush=True)
+    app.launch(server_name=host, server_port=port, css=CSS, head=HEAD, footer_links=[], show_error=False,
+               quiet=True)

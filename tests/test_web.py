@@ -1,0 +1,155 @@
+"""The web UI in a real browser: Debian's chromium driven by Playwright against `qa-bot serve`
+on a free loopback port, with the real index and the real local model."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SEED_CORPUS
+
+pytestmark = pytest.mark.integration
+CHROMIUM = "/usr/bin/chromium"
+ANSWER_TIMEOUT_MS = 240_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("web")
+    corpus = tmp / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    env.update(QA_BOT_DATA_DIR=str(tmp / "data"), QA_BOT_CORPUS_DIR=str(corpus))
+    log = open(tmp / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail((tmp / "server.log").read_text())
+            time.sleep(1)
+    else:
+        proc.kill()
+        pytest.fail("server did not start")
+    yield url, corpus
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "install Debian's chromium (make test does)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                    "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = ctx.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.goto(server[0])
+    page.wait_for_selector("#qa-question textarea")
+    yield page
+    ctx.close()
+
+
+def ask(page, question: str) -> float:
+    """Type and send a question; wait for the checked answer. Returns seconds to the first token."""
+    bots = page.locator("#qa-chat .bot")
+    before = bots.count()
+    t0 = time.perf_counter()
+    page.fill("#qa-question textarea", question)
+    page.click("#qa-ask")
+    page.wait_for_function(
+        "n => { const b = document.querySelectorAll('#qa-chat .bot'); return b.length > n && b[b.length-1].innerText.trim().length > 1 && b[b.length-1].innerText.trim() !== '…'; }",
+        arg=before, timeout=ANSWER_TIMEOUT_MS)
+    ttft = time.perf_counter() - t0
+    page.wait_for_function(
+        "() => { const b = document.querySelectorAll('#qa-chat .bot'); const last = b[b.length-1];"
+        " return last.querySelector('a.qa-cite, .qa-abstain') !== null || last.innerText.includes('⚠'); }",
+        timeout=ANSWER_TIMEOUT_MS)
+    page.ask_total = time.perf_counter() - t0
+    return ttft
+
+
+def upload(page, path: Path) -> str:
+    page.get_by_role("tab", name="Add articles").click()
+    page.set_input_files("#qa-upload input[type=file]", str(path))
+    page.wait_for_timeout(1000)
+    page.click("#qa-add")
+    page.wait_for_function("() => (document.querySelector('#qa-add-status textarea')||{}).value?.includes('indexed')",
+                           timeout=120_000)
+    status = page.input_value("#qa-add-status textarea")
+    page.get_by_role("tab", name="Chat").click()
+    return status
+
+
+def test_answer_streams_with_a_citation_that_opens_its_passage(page, output_dir):
+    ttft = ask(page, "When could the US raise tariffs on Chinese goods?")
+    last = page.locator("#qa-chat .bot").last
+    assert "March 1" in last.inner_text()
+    cite = last.locator("a.qa-cite").first
+    cite.click()
+    target = cite.get_attribute("href")
+    assert target.startswith("#qa-src-")
+    passage = page.locator(target)
+    assert "March 1" in passage.inner_text()
+    assert passage.evaluate("el => el.classList.contains('qa-focus')")
+    page.screenshot(path=str(output_dir / "web-answer.png"), full_page=True)
+    (output_dir / "web-timing.txt").write_text(f"ttft_s={ttft:.1f} total_s={page.ask_total:.1f}\n")
+
+
+def test_uploaded_article_can_be_asked_about_at_once(page, tmp_path):
+    art = tmp_path / "zephyr-canal.md"
+    art.write_text("---\ntitle: Zephyr Canal Opens\ndate: 2024-04-02\n---\n"
+                   "The Zephyr Canal in Port Alvio opened on Tuesday. Its chief engineer, Marisol Quenby, said the "
+                   "canal is 14 kilometres long and cost 310 million euros.\n")
+    assert "indexed" in upload(page, art)
+    ask(page, "Who was the chief engineer of the Zephyr Canal?")
+    last = page.locator("#qa-chat .bot").last
+    assert "Quenby" in last.inner_text()
+    last.locator("a.qa-cite").first.click()
+    assert "Zephyr Canal Opens" in page.locator("#qa-sources").inner_text()
+
+
+def test_hostile_article_is_shown_as_text_and_runs_nothing(page, tmp_path):
+    art = tmp_path / "hostile.html"
+    art.write_text("<html><head><meta property='og:title' content='Pwn &lt;script&gt;window.pwned=1&lt;/script&gt; title'>"
+                   "</head><body><article><p>The Quillfeather Museum reopened on Friday &lt;img src=x "
+                   "onerror=window.pwned=2&gt; &lt;script&gt;window.pwned=3&lt;/script&gt; with a new wing "
+                   "for clocks.</p></article></body></html>")
+    upload(page, art)
+    page.get_by_role("tab", name="Library").click()
+    assert "<script>window.pwned=1</script>" in page.locator("#qa-library").inner_text()
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "What did the Quillfeather Museum open?")
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.pwned") is None
+    assert page.dialogs == []
+    text = page.locator("#qa-sources").inner_text() + page.locator("#qa-chat").inner_text()
+    assert "Quillfeather" in text
+    assert page.locator("#qa-sources img, #qa-chat img[src=x]").count() == 0
