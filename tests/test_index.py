@@ -102,7 +102,7 @@ def test_interrupted_sync_leaves_a_consistent_index(index, corpus_copy, monkeypa
     # nothing previously indexed was lost, and every listed article is complete
     listed = {a.id for a in index.articles()}
     assert set(before) <= listed
-    for chunk, meta in index.all_chunks():
+    for _chunk, meta in index.all_chunks():
         assert meta["article_id"] in listed
 
     r = index.sync(corpus_copy)
