@@ -148,7 +148,7 @@ def check_draft(
         support = scorer.score(body, [texts[n - 1] for n in cited]) if cited else None
         if support is not None and support.supported:
             # keep only citations that contribute: drop a cited passage that adds no support
-            kept.append(AnswerSentence(body, _minimal(body, cited, texts, scorer, support.score), support))
+            kept.append(AnswerSentence(body, _minimal(body, cited, texts, scorer), support))
             continue
         best_n, best = None, None
         for n, text in enumerate(texts, 1):
@@ -162,9 +162,8 @@ def check_draft(
     return kept, dropped
 
 
-def _minimal(
-    body: str, cited: tuple[int, ...], texts: list[str], scorer: SupportScorer, full: float
-) -> tuple[int, ...]:
+def _minimal(body: str, cited: tuple[int, ...], texts: list[str], scorer: SupportScorer) -> tuple[int, ...]:
+    """The citations a supported sentence actually needs (extra, unhelpful numbers removed)."""
     if len(cited) == 1:
         return cited
     needed = tuple(

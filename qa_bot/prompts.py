@@ -52,7 +52,3 @@ Last question: {question}
 Standalone question:"""
 
 ABSTAIN_TEXT = "The articles don't say. None of the indexed articles answers this question."
-
-ABSTAIN_NO_INDEX = (
-    "The articles don't say: nothing relevant to this question was found in the indexed articles."
-)
