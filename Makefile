@@ -8,7 +8,7 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser index run serve chat test lint bench clean
+.PHONY: setup browser index run serve chat test lint bench eval clean
 
 setup: $(STAMP)
 
@@ -42,6 +42,9 @@ test: setup browser
 
 lint: setup
 	$(BIN)/ruff check qa_bot tests bench
+
+eval: setup
+	$(BIN)/qa-bot eval evals/seed.jsonl --corpus corpus --out evals/out/seed
 
 bench: setup
 	$(BIN)/python bench/bench.py

@@ -122,6 +122,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port (default 7860, QA_BOT_PORT)")
     p.add_argument("--corpus", type=Path, help="folder to index on start and to save uploads in (QA_BOT_CORPUS_DIR)")
 
+    p = sub.add_parser("eval", parents=[common], help="measure answer fidelity on a JSONL dataset",
+                       description="Run every question of DATASET, score retrieval, correctness, citations, "
+                       "faithfulness and abstention, and write OUT/results.json, report.md and report.html. "
+                       "Interrupted runs resume. Format and metrics: evals/README.md.")
+    p.add_argument("dataset", type=Path)
+    p.add_argument("--corpus", type=Path, help="ingest this folder into OUT/index and evaluate against it")
+    p.add_argument("--out", type=Path, help="output folder (default DATA_DIR/eval/<dataset name>)")
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("-k", type=_k, help="passages per answer")
+    p.add_argument("--compare", type=Path, help="an earlier results.json: print each metric old -> new")
+    p.add_argument("--fail-under", nargs="+", default=[], metavar="METRIC=VALUE",
+                   help="exit 1 if a metric is below VALUE (latency metrics: above)")
+
     sub.add_parser("config", parents=[common], help="print the effective settings and their env variables")
     return parser
 
@@ -207,6 +220,8 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     from .assistant import Assistant
 
+    if args.command == "eval":
+        return _eval(args, settings)
     assistant = Assistant(settings, progress=not args.quiet)
     if args.command == "ingest":
         path = args.path or settings.corpus_dir
@@ -260,6 +275,42 @@ def run(argv: Sequence[str] | None = None) -> int:
         serve(assistant, settings.host, settings.port)
         return 0
     raise AssertionError(args.command)
+
+
+def _eval(args, settings: Settings) -> int:
+    from . import evaluation as ev
+    from .assistant import Assistant
+
+    gates = ev.parse_gates(args.fail_under)
+    items = ev.load_dataset(args.dataset)[: args.limit or None]
+    out = args.out or settings.data_dir / "eval" / args.dataset.stem
+    if args.corpus:
+        # the eval's own index, so an eval never pollutes the user's
+        settings = settings.model_copy(update={"data_dir": out / "index"})
+    assistant = Assistant(settings, progress=not args.quiet)
+    if args.corpus:
+        report = assistant.ingest(args.corpus, progress=not args.quiet)
+        print(f"corpus: {report.summary()}")
+    if assistant.index.count() == 0:
+        raise QABotError("nothing is indexed: pass --corpus DIR or run `qa-bot ingest` first")
+    records = ev.run(assistant, items, out, k=args.k, progress=not args.quiet)
+    meta = {"dataset": str(args.dataset), "date": ev.timestamp(), "llm": settings.llm_label,
+            "judge": assistant.scorer.name, "k": args.k or settings.k, "questions": len(records)}
+    results = ev.write_results(out, records, meta)
+    for name in ev.METRICS:
+        print(f"{name:24} {ev._fmt(results['metrics'][name])}")
+    print(f"report: {out / 'report.md'} and {out / 'report.html'}")
+    if args.compare:
+        try:
+            old = json.loads(args.compare.read_text())["metrics"]
+        except (OSError, ValueError, KeyError):
+            raise QABotError(f"{args.compare} is not a results.json from `qa-bot eval`") from None
+        print("\n".join(ev.compare(old, results["metrics"])))
+    bad = ev.failed_gates(results["metrics"], gates)
+    if bad:
+        print(f"error: below the gate: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _chat(assistant, args) -> int:

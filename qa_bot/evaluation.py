@@ -1,0 +1,340 @@
+"""The eval harness behind `qa-bot eval`: run a JSONL dataset, score fidelity, write reports.
+
+Per-question records are appended to ``OUT/records.jsonl`` as they finish, so an interrupted
+run resumes where it stopped. Metrics are pure functions of the records (tested on
+hand-built records), and support is judged by the same scorer the answering side uses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import string
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .fidelity import SupportScorer
+
+METRICS = [
+    "retrieval_recall_at_5", "retrieval_recall_at_10", "retrieval_mrr", "answer_accuracy", "answer_f1",
+    "citation_precision", "citation_recall", "faithfulness", "draft_faithfulness", "abstention_precision",
+    "abstention_recall", "false_abstention_rate", "latency_p50_s", "latency_p95_s", "ttft_p50_s",
+]
+LATENCY = {"latency_p50_s", "latency_p95_s", "ttft_p50_s"}
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    question: str
+    answers: list[str]
+    doc_ids: list[str]
+    answerable: bool
+    asked_on: dt.date | None
+
+
+def load_dataset(path: Path) -> list[Item]:
+    items, seen = [], set()
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise InputError(f"cannot read dataset {path}: {e.strerror}") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            item = Item(
+                id=str(r["id"]), question=str(r["question"]), answers=[str(a) for a in r.get("answers", [])],
+                doc_ids=[str(d) for d in r.get("doc_ids", [])], answerable=bool(r.get("answerable", True)),
+                asked_on=dt.date.fromisoformat(r["asked_on"]) if r.get("asked_on") else None,
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            raise InputError(f"{path}:{n}: not a dataset line ({e}); see evals/README.md for the format") from None
+        if item.id in seen:
+            raise InputError(f"{path}:{n}: duplicate id {item.id!r}")
+        seen.add(item.id)
+        items.append(item)
+    if not items:
+        raise InputError(f"{path} has no questions")
+    return items
+
+
+# ---- answer normalisation ------------------------------------------------------------------
+
+_SCALE = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000, "trillion": 1_000_000_000_000}
+
+
+def normalize(text: str) -> str:
+    """Lower case, no punctuation or articles, numbers canonical: "$12.6 million" -> "12600000"."""
+    t = re.sub(r"\[\d+(?:\s*[,;]\s*\d+)*\]", " ", text)  # citation marks are not part of the answer
+    t = t.lower().replace("’", "'")
+    t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
+
+    def scale(m: re.Match) -> str:
+        value = float(m.group(1)) * _SCALE[m.group(2)]
+        return str(int(value)) if value.is_integer() else str(value)
+
+    t = re.sub(r"(\d+(?:\.\d+)?)\s*(thousand|million|billion|trillion)\b", scale, t)
+    t = "".join(" " if c in string.punctuation and c != "." else c for c in t)
+    t = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", t)  # keep decimal points only
+    t = re.sub(r"\b(a|an|the)\b", " ", t)
+    return " ".join(t.split())
+
+
+def contains_gold(answer: str, golds: Sequence[str]) -> bool:
+    a = f" {normalize(answer)} "
+    return any(g.strip() and f" {normalize(g)} " in a for g in golds)
+
+
+def token_f1(answer: str, gold: str) -> float:
+    a, g = normalize(answer).split(), normalize(gold).split()
+    if not a or not g:
+        return 0.0
+    common = sum(min(a.count(w), g.count(w)) for w in set(a) & set(g))
+    if not common:
+        return 0.0
+    p, r = common / len(a), common / len(g)
+    return 2 * p * r / (p + r)
+
+
+# ---- metrics over records ------------------------------------------------------------------
+
+
+def _mean(xs: Sequence[float]) -> float | None:
+    return sum(xs) / len(xs) if xs else None
+
+
+def _pct(xs: Sequence[float], q: float) -> float | None:
+    if not xs:
+        return None
+    s = sorted(xs)
+    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
+
+
+def compute_metrics(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
+    """Every metric from per-question records (see ``run`` for the record shape)."""
+    ans = [r for r in records if r["answerable"]]
+    unans = [r for r in records if not r["answerable"]]
+    answered = [r for r in ans if not r["abstained"]]
+
+    def rank(r):
+        gold = set(r["doc_ids"])
+        return next((i + 1 for i, aid in enumerate(r["retrieved"]) if aid in gold), None)
+
+    ranks = [rank(r) for r in ans]
+    sent = [s for r in answered for s in r["sentences"]]
+    cites = [c for s in sent for c in s["citation_support"]]
+    abstained = [r for r in records if r["abstained"]]
+    m: dict[str, float | None] = {
+        "retrieval_recall_at_5": _mean([1.0 if k and k <= 5 else 0.0 for k in ranks]),
+        "retrieval_recall_at_10": _mean([1.0 if k and k <= 10 else 0.0 for k in ranks]),
+        "retrieval_mrr": _mean([1.0 / k if k else 0.0 for k in ranks]),
+        "answer_accuracy": _mean([0.0 if r["abstained"] else float(contains_gold(r["answer"], r["gold"])) for r in ans]),
+        "answer_f1": _mean([0.0 if r["abstained"] else max((token_f1(r["answer"], g) for g in r["gold"]), default=0.0)
+                            for r in ans]),
+        "citation_recall": _mean([1.0 if s["cited_supported"] else 0.0 for s in sent]),
+        "citation_precision": _mean([1.0 if c else 0.0 for c in cites]),
+        "faithfulness": _mean([1.0 if s["retrieved_supported"] else 0.0
+                               for r in records if not r["abstained"] for s in r["sentences"]]),
+        "draft_faithfulness": _mean([1.0 if s else 0.0 for r in records for s in r.get("draft_supported", [])]),
+        "abstention_precision": _mean([0.0 if r["answerable"] else 1.0 for r in abstained]),
+        "abstention_recall": _mean([1.0 if r["abstained"] else 0.0 for r in unans]),
+        "false_abstention_rate": _mean([1.0 if r["abstained"] else 0.0 for r in ans]),
+        "latency_p50_s": _pct([r["timings"]["total_s"] for r in records], 0.5),
+        "latency_p95_s": _pct([r["timings"]["total_s"] for r in records], 0.95),
+        "ttft_p50_s": _pct([r["timings"]["ttft_s"] for r in records if "ttft_s" in r["timings"]], 0.5),
+    }
+    return m
+
+
+def citation_judgements(scorer: SupportScorer, sentence: str, cited: Sequence[str]) -> tuple[bool, list[bool]]:
+    """ALCE-style: (do the cited passages together support the sentence?, is each citation useful?).
+
+    A citation is useful when it supports the sentence alone, or when the set supports it and
+    removing that citation breaks the support.
+    """
+    together = bool(cited) and scorer.score(sentence, list(cited)).supported
+    useful = []
+    for i, p in enumerate(cited):
+        alone = scorer.score(sentence, [p]).supported
+        needed = together and not scorer.score(sentence, [q for j, q in enumerate(cited) if j != i]).supported
+        useful.append(alone or needed)
+    return together, useful
+
+
+def record_for(item: Item, answer, retrieved_ids: list[str], scorer: SupportScorer) -> dict[str, Any]:
+    from .generate import parse_draft
+
+    by_n = {c.n: c.passage for c in answer.citations}
+    retrieved_texts = [p.chunk.text for p in answer.passages]
+    sentences = []
+    for s in answer.sentences:
+        cited = [by_n[n].chunk.text for n in s.citations if n in by_n]
+        together, useful = citation_judgements(scorer, s.text, cited)
+        sentences.append({
+            "text": s.text, "citations": list(s.citations), "cited_supported": together,
+            "citation_support": useful,
+            "retrieved_supported": scorer.score(s.text, retrieved_texts).supported if retrieved_texts else False,
+        })
+    draft = parse_draft(answer.draft, len(answer.passages)) if answer.draft else None
+    draft_supported = [scorer.score(t, retrieved_texts).supported for t, _ in draft.sentences] if draft else []
+    return {
+        "id": item.id, "question": item.question, "gold": item.answers, "doc_ids": item.doc_ids,
+        "answerable": item.answerable, "answer": answer.text, "abstained": answer.abstained,
+        "citations": [{"n": c.n, "article_id": c.passage.article.id} for c in answer.citations],
+        "retrieved": retrieved_ids, "sentences": sentences, "draft": answer.draft,
+        "draft_supported": draft_supported, "timings": answer.timings,
+    }
+
+
+def run(assistant, items: Sequence[Item], out: Path, k: int | None = None, progress: bool = True) -> list[dict]:
+    """Answer every item not already in ``out/records.jsonl``; return all records in dataset order."""
+    from tqdm import tqdm
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "records.jsonl"
+    done: dict[str, dict] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                r = json.loads(line)
+                done[r["id"]] = r
+            except (ValueError, KeyError):
+                continue  # a line cut by an interruption: that question runs again
+    scorer = assistant.scorer
+    todo = [it for it in items if it.id not in done]
+    bar = tqdm(todo, desc="eval", unit="q", disable=not progress)
+    with path.open("a", encoding="utf-8") as f:
+        for it in bar:
+            answer = assistant.ask(it.question, today=it.asked_on, k=k)
+            retrieved = [p.article.id for p in assistant.search(it.question, k=10)]
+            rec = record_for(it, answer, retrieved, scorer)
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            f.flush()
+            done[it.id] = rec
+            acc = compute_metrics([done[i.id] for i in items if i.id in done])["answer_accuracy"]
+            bar.set_postfix(accuracy="-" if acc is None else f"{acc:.2f}")
+    return [done[it.id] for it in items if it.id in done]
+
+
+# ---- reports -------------------------------------------------------------------------------
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def write_results(out: Path, records: list[dict], meta: dict[str, Any]) -> dict[str, Any]:
+    metrics = compute_metrics(records)
+    results = {"meta": meta, "metrics": metrics, "records": records}
+    (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    _plots(out, metrics, records)
+    _reports(out, metrics, records, meta)
+    return results
+
+
+def _plots(out: Path, metrics: dict, records: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [m for m in METRICS if m not in LATENCY and metrics.get(m) is not None]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    ax.barh(names, [metrics[m] for m in names], color="#4c78a8")
+    ax.set_xlim(0, 1)
+    ax.invert_yaxis()
+    for i, m in enumerate(names):
+        ax.text(min(metrics[m] + 0.01, 0.93), i, f"{metrics[m]:.2f}", va="center", fontsize=8)
+    ax.set_title("qa-bot fidelity metrics")
+    fig.tight_layout()
+    fig.savefig(out / "metrics.png", dpi=110)
+    plt.close(fig)
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.hist([r["timings"]["total_s"] for r in records], bins=15, color="#f58518")
+    ax.set_xlabel("seconds per question")
+    ax.set_ylabel("questions")
+    ax.set_title("answer latency")
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=110)
+    plt.close(fig)
+
+
+def _verdict(r: dict) -> str:
+    if not r["answerable"]:
+        return "ok" if r["abstained"] else "FAIL: answered an unanswerable question"
+    if r["abstained"]:
+        return "FAIL: abstained"
+    if not contains_gold(r["answer"], r["gold"]):
+        return "FAIL: gold answer missing"
+    return "ok"
+
+
+def _reports(out: Path, metrics: dict, records: list[dict], meta: dict) -> None:
+    rows = sorted(records, key=lambda r: _verdict(r) == "ok")
+    md = [f"# qa-bot eval: {meta.get('dataset')}", "",
+          f"{len(records)} questions, {meta.get('date')}, LLM: {meta.get('llm')}, judge: {meta.get('judge')}", "",
+          "| metric | value |", "|---|---|"]
+    md += [f"| {m} | {_fmt(metrics.get(m))} |" for m in METRICS]
+    md += ["", "![metrics](metrics.png) ![latency](latency.png)", "", "| id | verdict | question | answer | gold |",
+           "|---|---|---|---|---|"]
+
+    def cell(s: str) -> str:
+        return s.replace("|", "\\|").replace("\n", " ")[:300]
+
+    md += [f"| {r['id']} | {_verdict(r)} | {cell(r['question'])} | {cell(r['answer'])} | {cell('; '.join(r['gold']))} |"
+           for r in rows]
+    (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+    e = html.escape
+    h = [f"<!doctype html><meta charset=utf-8><title>qa-bot eval</title><h1>qa-bot eval: {e(str(meta.get('dataset')))}</h1>",
+         f"<p>{len(records)} questions, {e(str(meta.get('date')))}, LLM: {e(str(meta.get('llm')))}, "
+         f"judge: {e(str(meta.get('judge')))}</p><table border=1 cellpadding=4><tr><th>metric<th>value"]
+    h += [f"<tr><td>{m}<td>{_fmt(metrics.get(m))}" for m in METRICS]
+    h += ["</table><p><img src=metrics.png> <img src=latency.png></p><table border=1 cellpadding=4>",
+          "<tr><th>id<th>verdict<th>question<th>answer<th>gold"]
+    h += [f"<tr><td>{e(r['id'])}<td>{e(_verdict(r))}<td>{e(r['question'])}<td>{e(r['answer'])}<td>{e('; '.join(r['gold']))}"
+          for r in rows]
+    (out / "report.html").write_text("\n".join(h) + "</table>\n", encoding="utf-8")
+
+
+def compare(old: dict, new: dict) -> list[str]:
+    lines = []
+    for m in METRICS:
+        a, b = old.get(m), new.get(m)
+        diff = "" if a is None or b is None else f" ({b - a:+.3f})"
+        lines.append(f"{m:24} {_fmt(a)} -> {_fmt(b)}{diff}")
+    return lines
+
+
+def parse_gates(specs: Sequence[str]) -> dict[str, float]:
+    gates = {}
+    for spec in specs:
+        name, _, value = spec.partition("=")
+        if name not in METRICS or not value:
+            raise InputError(f"--fail-under wants METRIC=VALUE with METRIC one of {', '.join(METRICS)}; got {spec!r}")
+        try:
+            gates[name] = float(value)
+        except ValueError:
+            raise InputError(f"--fail-under {spec!r}: {value!r} is not a number") from None
+    return gates
+
+
+def failed_gates(metrics: dict, gates: dict[str, float]) -> list[str]:
+    """Names (with values) of metrics below their floor; latencies are ceilings instead."""
+    bad = []
+    for name, floor in gates.items():
+        v = metrics.get(name)
+        if v is None or (v > floor if name in LATENCY else v < floor):
+            bad.append(f"{name}={_fmt(v)} (limit {floor})")
+    return bad
+
+
+def timestamp() -> str:
+    return time.strftime("%Y-%m-%d %H:%M")
