@@ -85,7 +85,7 @@ def ask(page, question: str) -> float:
     page.fill("#qa-question textarea", question)
     page.click("#qa-ask")
     page.wait_for_function(
-        "n => { const b = document.querySelectorAll('#qa-chat .bot'); return b.length > n && b[b.length-1].innerText.trim().length > 1 && b[b.length-1].innerText.trim() !== '…'; }",
+        "n => { const b = document.querySelectorAll('#qa-chat .bot'); const t = b.length > n ? b[b.length-1].innerText.trim() : ''; return t.length > 3 && !t.includes('…'); }",
         arg=before, timeout=ANSWER_TIMEOUT_MS)
     ttft = time.perf_counter() - t0
     page.wait_for_function(
@@ -120,7 +120,9 @@ def test_answer_streams_with_a_citation_that_opens_its_passage(page, output_dir)
     assert "March 1" in passage.inner_text()
     assert passage.evaluate("el => el.classList.contains('qa-focus')")
     page.screenshot(path=str(output_dir / "web-answer.png"), full_page=True)
-    (output_dir / "web-timing.txt").write_text(f"ttft_s={ttft:.1f} total_s={page.ask_total:.1f}\n")
+    # first_change_s is when the bot bubble first shows text: on this Gradio it changes before
+    # the first model token arrives, so it is recorded but is not a time-to-first-token
+    (output_dir / "web-timing.txt").write_text(f"first_change_s={ttft:.1f} total_s={page.ask_total:.1f}\n")
 
 
 def test_uploaded_article_can_be_asked_about_at_once(page, tmp_path):
