@@ -95,7 +95,7 @@ class Assistant:
     def index(self) -> ArticleIndex:
         with self._lock:
             if self._index is None:
-                self._index = ArticleIndex(self.settings, self.embedder)
+                self._index = ArticleIndex(self.settings, lambda: self.embedder)
             return self._index
 
     @property

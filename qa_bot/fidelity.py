@@ -47,20 +47,20 @@ def strip_citations(text: str) -> str:
     return _CITATION.sub("", text).strip()
 
 
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
+_STEMMER = None
 
 
-_STEM = None
+def _stem(words: list[str]) -> set[str]:
+    global _STEMMER
+    if _STEMMER is None:
+        import Stemmer
+
+        _STEMMER = Stemmer.Stemmer("english")
+    return set(_STEMMER.stemWords(words))
 
 
 def content_words(text: str) -> set[str]:
     """Stemmed, lower-cased content words. "U.S." and "US" both become "us"."""
-    global _STEM
-    if _STEM is None:
-        _STEM = _stemmer()
     words = []
     for w in _WORD.findall(text):
         lw = w.lower().replace("’", "'")
@@ -73,7 +73,7 @@ def content_words(text: str) -> set[str]:
         if lw in _STOPWORDS or len(lw) < 2:
             continue
         words.append(lw)
-    return set(_STEM.stemWords(words))
+    return _stem(words)
 
 
 def numbers(text: str) -> set[str]:
@@ -93,15 +93,12 @@ def names(text: str) -> set[str]:
     "Chinese" is matched to "China" by a four-letter prefix in the caller, so only names the
     passages never mention in any form count as missing.
     """
-    global _STEM
-    if _STEM is None:
-        _STEM = _stemmer()
     out = []
     for m in re.finditer(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]{2,})\b", text.strip()):
         w = m.group(1).lower()
         if w not in _STOPWORDS and w not in _MONTHS_DAYS:
             out.append(w)
-    return set(_STEM.stemWords(out))
+    return _stem(out)
 
 
 _MONTHS_DAYS = frozenset(

@@ -160,12 +160,13 @@ class _Pending:
 class ArticleIndex:
     """A Chroma collection of chunks with their embeddings; local files or a Chroma server."""
 
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | Callable[[], Embedder]) -> None:
+        """``embedder`` may be a factory: listing, removing and an unchanged sync never need the model."""
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
         self.settings = settings
-        self.embedder = embedder
+        self._embedder = embedder
         chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         if settings.chroma_url:
             u = urlparse(settings.chroma_url)
@@ -195,6 +196,12 @@ class ArticleIndex:
             metadata={"hnsw:space": "cosine", "embedder": "all-MiniLM-L6-v2"},
         )
         self._stamp = settings.data_dir / "index_generation"
+
+    @property
+    def embedder(self) -> Embedder:
+        if not isinstance(self._embedder, Embedder):
+            self._embedder = self._embedder()
+        return self._embedder
 
     # ---- reading -------------------------------------------------------------------------
 
