@@ -24,7 +24,7 @@ from .assistant import Assistant, Final, Token  # noqa: E402
 from .errors import QABotError  # noqa: E402
 from .fidelity import supporting_span  # noqa: E402
 from .retrieve import DateRange  # noqa: E402
-from .types import Answer, Passage  # noqa: E402
+from .types import ABSTAIN_REASONS, Answer, Passage  # noqa: E402
 
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl"]
 
@@ -38,6 +38,7 @@ CSS = """
 .qa-src mark { background: #fde68a; color: inherit; }
 a.qa-cite { font-weight: 600; text-decoration: none; }
 .qa-abstain { font-style: italic; }
+.qa-draft { color: var(--body-text-color-subdued); }
 """
 
 # Clicking [n] in an answer scrolls its passage in the sources panel into view and flashes it.
@@ -100,7 +101,9 @@ def sources_html(answer: Answer | None, turn: int) -> str:
     if answer is None:
         return "<p>Sources of the selected answer appear here.</p>"
     if answer.abstained:
-        parts = ["<p><b>The articles don't cover this question.</b> Closest passages looked at:</p>"]
+        why = ABSTAIN_REASONS.get(answer.abstain_reason, "")
+        parts = [f"<p><b>The articles don't cover this question</b>{': ' + _esc(why) if why else ''}.</p>"
+                 "<p>Closest passages looked at:</p>"]
         parts += [_passage_html(p, f"({p.rank})", f"qa-near-{turn}-{p.rank}", []) for p in answer.passages[:3]]
         return "".join(parts)
     parts = []
@@ -216,7 +219,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 for event in assistant.ask_stream(question, pairs, dates, k=int(k_value)):
                     if isinstance(event, Token):
                         streamed += event.text
-                        history[-1] = {"role": "assistant", "content": _esc(streamed)}
+                        # greyed until checked: the draft's sentences may still be dropped or re-cited
+                        history[-1] = {"role": "assistant", "content": f'<span class="qa-draft">{_esc(streamed)}</span>'}
                         yield history, past, gr.update()
                     elif isinstance(event, Final):
                         past = [*past, event.answer]
