@@ -19,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 from . import prompts
 from .config import Settings
 from .errors import InputError, QABotError
-from .fidelity import SupportScorer
+from .fidelity import SupportScorer, asked_kind, gives_kind
 from .generate import (
     Draft,
     answer_chain,
@@ -35,7 +35,7 @@ from .generate import (
 )
 from .index import ArticleIndex, Embedder
 from .llms import as_llm_error, make_chat_model
-from .retrieve import DateRange, Retriever, best_score
+from .retrieve import DateRange, Retriever, worth_asking
 from .types import Answer, AnswerSentence, IngestReport, Passage
 
 MAX_QUESTION_CHARS = 2000
@@ -169,7 +169,7 @@ class Assistant:
         passages = self.retriever.search(standalone, k=k, dates=dates)
         timings["retrieve_s"] = time.perf_counter() - t
 
-        def finish(sentences: list[AnswerSentence], dropped: list[AnswerSentence], draft: str) -> Final:
+        def finish(sentences: list[AnswerSentence], dropped: list[AnswerSentence], draft: str, why: str) -> Final:
             abstained = not sentences
             timings["total_s"] = time.perf_counter() - t0
             return Final(
@@ -184,12 +184,13 @@ class Assistant:
                     standalone_question=standalone if standalone != question else "",
                     draft=draft,
                     dropped=tuple(dropped),
+                    abstain_reason=why if abstained else "",
                 )
             )
 
-        if not passages or best_score(passages) < self.settings.min_relevance:
+        if not worth_asking(standalone, passages, self.settings):
             timings["generate_s"] = 0.0
-            yield finish([], [], "")
+            yield finish([], [], "", "no_relevant_passage")
             return
 
         t = time.perf_counter()
@@ -208,14 +209,19 @@ class Assistant:
             raise as_llm_error(e, self.settings) from e
         timings["generate_s"] = time.perf_counter() - t
         if not raw.strip() or is_not_found(raw):
-            yield finish([], [], raw)
+            yield finish([], [], raw, "model_not_found")
             return
 
         t = time.perf_counter()
         draft: Draft = parse_draft(raw, len(passages))
         kept, dropped = check_draft(draft, passages, self.scorer)
+        why = "unsupported"
+        kind = asked_kind(standalone)
+        if kept and kind and not gives_kind(" ".join(s.text for s in kept), kind, standalone):
+            # supported, but no answer: "a substantial amount" for "how many tons?"
+            kept, dropped, why = [], [*kept, *dropped], "not_an_answer"
         timings["check_s"] = time.perf_counter() - t
-        yield finish(kept, dropped, raw)
+        yield finish(kept, dropped, raw, why)
 
     def _condense(self, question: str, history: History) -> str:
         try:

@@ -20,7 +20,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from . import __version__  # noqa: E402
 from .config import Settings, available_presets, describe, load_settings  # noqa: E402
 from .errors import QABotError  # noqa: E402
-from .types import Answer, IngestReport, Passage  # noqa: E402
+from .types import ABSTAIN_REASONS, Answer, IngestReport, Passage  # noqa: E402
 
 EXAMPLES = """\
 examples:
@@ -167,6 +167,8 @@ def _print_passage(label: str, p: Passage) -> None:
 
 def _print_sources(answer: Answer) -> None:
     if answer.abstained:
+        if answer.abstain_reason:
+            print(f"(why: {ABSTAIN_REASONS[answer.abstain_reason]})")
         if answer.passages:
             print("\nClosest passages looked at:")
             for p in answer.passages[:3]:

@@ -51,8 +51,13 @@ class Settings(BaseSettings):
     k: int = Field(5, ge=1, le=20, description="Passages given to the LLM")
     fetch_k: int = Field(30, ge=1, description="Candidates fetched from each of dense and BM25 before fusion")
     min_relevance: float = Field(
-        0.30,
-        description="Abstain without asking the LLM when the best passage's cosine similarity is below this",
+        0.40,
+        description="Abstain without asking the LLM when the best passage's cosine similarity is below this "
+        "(unless min_question_coverage or the question's names say otherwise)",
+    )
+    min_question_coverage: float = Field(
+        0.5,
+        description="...but do ask when one passage holds this share of the question's content words",
     )
 
     # LLM

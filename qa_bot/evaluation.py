@@ -169,7 +169,9 @@ def citation_judgements(scorer: SupportScorer, sentence: str, cited: Sequence[st
     return together, useful
 
 
-def record_for(item: Item, answer, retrieved_ids: list[str], scorer: SupportScorer) -> dict[str, Any]:
+def record_for(
+    item: Item, answer, retrieved_ids: list[str], scorer: SupportScorer, retrieved_scores: Sequence[float] = ()
+) -> dict[str, Any]:
     from .generate import parse_draft
 
     by_n = {c.n: c.passage for c in answer.citations}
@@ -188,8 +190,10 @@ def record_for(item: Item, answer, retrieved_ids: list[str], scorer: SupportScor
     return {
         "id": item.id, "question": item.question, "gold": item.answers, "doc_ids": item.doc_ids,
         "answerable": item.answerable, "answer": answer.text, "abstained": answer.abstained,
+        "abstain_reason": answer.abstain_reason,
         "citations": [{"n": c.n, "article_id": c.passage.article.id} for c in answer.citations],
-        "retrieved": retrieved_ids, "sentences": sentences, "draft": answer.draft,
+        "retrieved": retrieved_ids, "retrieved_scores": [round(x, 4) for x in retrieved_scores],
+        "sentences": sentences, "draft": answer.draft,
         "draft_supported": draft_supported, "timings": answer.timings,
     }
 
@@ -214,8 +218,8 @@ def run(assistant, items: Sequence[Item], out: Path, k: int | None = None, progr
     with path.open("a", encoding="utf-8") as f:
         for it in bar:
             answer = assistant.ask(it.question, today=it.asked_on, k=k)
-            retrieved = [p.article.id for p in assistant.search(it.question, k=10)]
-            rec = record_for(it, answer, retrieved, scorer)
+            top10 = assistant.search(it.question, k=10)
+            rec = record_for(it, answer, [p.article.id for p in top10], scorer, [p.score for p in top10])
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
             f.flush()
             done[it.id] = rec
@@ -271,7 +275,7 @@ def _verdict(r: dict) -> str:
     if not r["answerable"]:
         return "ok" if r["abstained"] else "FAIL: answered an unanswerable question"
     if r["abstained"]:
-        return "FAIL: abstained"
+        return f"FAIL: abstained ({r.get('abstain_reason') or 'reason not recorded'})"
     if not contains_gold(r["answer"], r["gold"]):
         return "FAIL: gold answer missing"
     return "ok"

@@ -4,8 +4,8 @@ No NLI model that ships its weights exists on PyPI (DESIGN.md section 4), so sup
 judged from two signals that work offline:
 
 * lexical: the share of the sentence's content words (stemmed, stopwords dropped) that the
-  passages contain, and a hard rule that every number in the sentence appears in them
-  ("March 2" is not supported by "March 1");
+  passages contain, and hard rules that every number and proper name in the sentence appears
+  in them ("March 2" is not supported by "March 1") and every quotation appears verbatim;
 * semantic: the best cosine similarity between the sentence and any one- or two-sentence
   window of the passages, from the same MiniLM embedder the index uses.
 
@@ -101,6 +101,19 @@ def names(text: str) -> set[str]:
     return _stem(out)
 
 
+_QUOTE = re.compile(r'"([^"]{2,200})"|“([^”]{2,200})”')
+
+
+def _flat(text: str) -> str:
+    """Lower case, letters and digits only, single spaces: for comparing quotations."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower().replace("’", "'")).split())
+
+
+def quotations(text: str) -> list[str]:
+    """The quoted spans of ``text`` (straight or curly double quotes)."""
+    return [a or b for a, b in _QUOTE.findall(text)]
+
+
 _MONTHS_DAYS = frozenset(
     "january february march april may june july august september october november december monday tuesday "
     "wednesday thursday friday saturday sunday".split()
@@ -134,7 +147,10 @@ class SupportScorer:
         have_nums = set().union(*(numbers(p) for p in passages)) if passages else set()
         prefixes = {w[:4] for w in have}
         missing_names = {n for n in names(sentence) if n not in have and n[:4] not in prefixes}
-        return lex, tuple(sorted((nums - have_nums) | missing_names))
+        # a quotation must be verbatim: "intense, specific" is not "candid, specific"
+        flat = [_flat(p) for p in passages]
+        misquoted = {f'"{q}"' for q in quotations(sentence) if _flat(q) and not any(_flat(q) in f for f in flat)}
+        return lex, tuple(sorted((nums - have_nums) | missing_names | misquoted))
 
     def semantic(self, sentence: str, passages: Sequence[str]) -> float:
         if not self.embed or not passages:
@@ -169,3 +185,56 @@ def supporting_span(sentence: str, passage: str) -> tuple[int, int] | None:
         if overlap > best:
             best, best_span = overlap, (s, e)
     return best_span if best >= 0.2 else None
+
+
+# ---- does the answer give what the question asks for? -----------------------------------
+#
+# Support checking cannot catch a true sentence that does not answer: "China agreed to buy a
+# substantial amount of soybeans [1]" is supported, but it is no answer to "How many tons?".
+# For the two question kinds where the shape of an answer is unambiguous, a quantity and a
+# time, the answer must contain one that the question did not already contain.
+
+_ASKS_TIME = re.compile(
+    r"^(?:and |so |but )?when\b|\b(?:what|which) (?:date|day|year|month|time)\b|\bin what year\b|\bhow (?:soon|long)\b",
+    re.IGNORECASE,
+)
+_ASKS_QUANTITY = re.compile(
+    r"\bhow (?:many|much|old|far|big|large|tall|high|fast|heavy)\b"
+    r"|\bwhat (?:percentage|percent|share|proportion|number|amount|sum|price|rate|figure)\b"
+    r"|\bin (?:dollars|euros|pounds|yuan|tons|tonnes|percent)\b",
+    re.IGNORECASE,
+)
+# specific amounts only: "hundreds of billions" or "several" does not say how much
+_QUANTITY_WORDS = frozenset(
+    """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen
+    eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion trillion
+    dozen half third quarter double doubled doubling triple tripled quadruple twice percent""".split()
+)
+_TIME_WORDS = _MONTHS_DAYS | frozenset(
+    """jan feb mar apr jun jul aug sep sept oct nov dec today tonight tomorrow yesterday day days week weeks
+    weekend month months year years decade decades century hour hours minute minutes morning afternoon evening
+    night spring summer autumn fall winter ago soon later earlier recently christmas easter""".split()
+)
+
+
+def asked_kind(question: str) -> str | None:
+    """"time" or "quantity" when the question plainly asks for one, else None."""
+    if _ASKS_TIME.search(question.strip()):
+        return "time"
+    if _ASKS_QUANTITY.search(question):
+        return "quantity"
+    return None
+
+
+def _tokens(text: str) -> set[str]:
+    return {w.lower().strip(".") for w in re.findall(r"[A-Za-z]+\.?", text)}
+
+
+def gives_kind(answer: str, kind: str, question: str) -> bool:
+    """Does ``answer`` contain a ``kind`` ("time" or "quantity") the question did not already state?"""
+    answer = strip_citations(answer)
+    new_numbers = numbers(answer) - numbers(question)
+    new_words = _tokens(answer) - _tokens(question)
+    if new_numbers or new_words & _QUANTITY_WORDS:
+        return True
+    return kind == "time" and bool(new_words & _TIME_WORDS or re.search(r"\bmid-[A-Za-z]", answer))

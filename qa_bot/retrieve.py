@@ -154,3 +154,29 @@ class Retriever:
 
 def best_score(passages: list[Passage]) -> float:
     return max((p.score for p in passages), default=0.0)
+
+
+def question_coverage(question: str, passages: list[Passage]) -> tuple[float, float]:
+    """(best share of the question's content words in one passage, best share of its names in one passage)."""
+    from .fidelity import content_words, names
+
+    words, nms = content_words(question), names(question)
+    texts = [content_words(p.chunk.text) for p in passages]
+    words_cov = max((len(words & t) / len(words) for t in texts), default=0.0) if words else 0.0
+    names_cov = max((len(nms & t) / len(nms) for t in texts), default=0.0) if nms else 0.0
+    return words_cov, names_cov
+
+
+def worth_asking(question: str, passages: list[Passage], settings: Settings) -> bool:
+    """Is any passage close enough to the question to be worth an LLM call?
+
+    Cosine similarity alone misjudges questions about one detail of a long passage ("Which think
+    tank does Derek Scissors work for?" scores 0.18 against the passage that names him), so a
+    passage that contains most of the question's words, or every name in it, also counts.
+    """
+    if not passages:
+        return False
+    if best_score(passages) >= settings.min_relevance:
+        return True
+    words_cov, names_cov = question_coverage(question, passages)
+    return words_cov >= settings.min_question_coverage or names_cov == 1.0

@@ -97,6 +97,14 @@ class AnswerSentence:
         }
 
 
+ABSTAIN_REASONS = {
+    "no_relevant_passage": "no indexed passage is close enough to the question to ask the model",
+    "model_not_found": "the model found no answer in the passages",
+    "unsupported": "no sentence of the model's answer is supported by the passages",
+    "not_an_answer": "the supported sentences do not give the quantity or time the question asks for",
+}
+
+
 @dataclass(frozen=True)
 class Answer:
     """What the assistant returns for one question."""
@@ -111,12 +119,14 @@ class Answer:
     standalone_question: str = ""  # the follow-up rewritten without its history, when there was one
     draft: str = ""  # the model's raw text, before checking
     dropped: tuple[AnswerSentence, ...] = ()  # draft sentences no retrieved passage supports
+    abstain_reason: str = ""  # why the answer is an abstention (one of ABSTAIN_REASONS), else ""
 
     def to_dict(self) -> dict:
         return {
             "question": self.question,
             "answer": self.text,
             "abstained": self.abstained,
+            "abstain_reason": self.abstain_reason,
             "citations": [c.to_dict() for c in self.citations],
             "sentences": [s.to_dict() for s in self.sentences],
             "dropped_sentences": [s.to_dict() for s in self.dropped],

@@ -124,6 +124,10 @@ def test_eval_end_to_end_with_the_real_model_and_a_gate(tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr
     results = json.loads((out / "results.json").read_text())
     assert len(results["records"]) == 5 and set(ev.METRICS) <= set(results["metrics"])
+    for r in results["records"]:  # what a reader needs to tell why a question failed
+        assert len(r["retrieved_scores"]) == len(r["retrieved"]) > 0
+        assert all(-1.0 <= x <= 1.0 for x in r["retrieved_scores"])
+        assert bool(r["abstain_reason"]) == r["abstained"]
     for f in ("report.md", "report.html", "metrics.png", "latency.png"):
         assert (out / f).stat().st_size > 0
     # resuming does not re-run answered questions, and an impossible gate fails naming the metric

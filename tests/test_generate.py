@@ -9,6 +9,7 @@ from langchain_core.messages import AIMessage
 
 from qa_bot.assistant import Assistant, Final, Token
 from qa_bot.errors import InputError
+from qa_bot.fidelity import SupportScorer, asked_kind, gives_kind
 from qa_bot.generate import parse_draft, stream_without_marker
 from tests.conftest import TEST_CORPUS
 
@@ -69,6 +70,7 @@ def test_nothing_supported_means_abstention(assistant_with):
     a = assistant_with("The mayor of Pellston is a former astronaut who flew to Mars [1].")
     ans = a.ask("What did the mayor of Pellston do before politics?")
     assert ans.abstained and ans.text.startswith("The articles don't say") and not ans.citations
+    assert ans.abstain_reason == "unsupported"
 
 
 def test_model_marker_means_abstention_and_is_never_streamed(assistant_with):
@@ -76,12 +78,14 @@ def test_model_marker_means_abstention_and_is_never_streamed(assistant_with):
     events = list(a.ask_stream("When does the Gull Island ferry strike end?"))
     assert not [e for e in events if isinstance(e, Token)]
     assert isinstance(events[-1], Final) and events[-1].answer.abstained
+    assert events[-1].answer.abstain_reason == "model_not_found"
 
 
 def test_irrelevant_question_abstains_without_calling_the_model(assistant_with):
     a = assistant_with()  # the fake has no replies: calling it would fail
     ans = a.ask("What is the boiling point of tungsten in kelvin?")
     assert ans.abstained and ans.timings["generate_s"] == 0.0
+    assert ans.abstain_reason == "no_relevant_passage"
 
 
 def test_stream_without_marker_releases_real_text():
@@ -103,3 +107,41 @@ def test_follow_up_is_condensed_before_retrieval(assistant_with):
     )
     assert ans.standalone_question == "How much is the toll on the Harbor Bridge?"
     assert "$2" in ans.text and ans.citations[0].passage.article.id == "harbor-bridge"
+
+
+@pytest.mark.parametrize(
+    "question, answer, gives",
+    [
+        ("How many vehicles cross the bridge a day?", "About 11,000 vehicles a day [1].", True),
+        ("How many vehicles cross the bridge a day?", "A great many vehicles use it [1].", False),
+        ("How much did the repair cost?", "It cost hundreds of millions [1].", False),  # vague is no amount
+        ("By how much did the toll rise?", "The toll doubled [1].", True),
+        ("When did the bridge reopen?", "It reopened on Monday [1].", True),
+        ("When did the bridge reopen?", "It reopened after repairs [1].", False),
+        ("When does the toll end in 2026?", "The toll ends in 2026 [1].", False),  # repeats the question
+        ("How soon will the toll end?", "The toll ends next year [1].", True),
+        ("Who cut the ribbon?", "Mayor Lena Okafor [1].", True),  # not a kind this check judges
+    ],
+)
+def test_answer_must_give_the_quantity_or_time_the_question_asks_for(question, answer, gives):
+    kind = asked_kind(question)
+    assert (kind is None or gives_kind(answer, kind, question)) is gives
+
+
+def test_supported_non_answer_to_a_how_much_question_abstains(assistant_with):
+    a = assistant_with("Drivers will pay a toll to cross the Harbor Bridge [1].")
+    ans = a.ask("How much is the toll on the Harbor Bridge?")
+    assert ans.abstained and not ans.citations and ans.abstain_reason == "not_an_answer"
+    [dropped] = ans.dropped
+    assert dropped.text == "Drivers will pay a toll to cross the Harbor Bridge."
+    assert dropped.support.supported  # true, just not an answer
+    a = assistant_with("Drivers will pay a toll of $2 to cross the Harbor Bridge [1].")
+    assert not a.ask("How much is the toll on the Harbor Bridge?").abstained
+
+
+def test_a_quotation_must_be_verbatim():
+    passage = 'The mayor called the repairs "long overdue and worth every cent," officials said.'
+    s = SupportScorer(None)  # lexical rules only: the quotation rule does not need the embedder
+    misquote = s.score('The mayor called the repairs "long overdue and worth every dollar" [1].', [passage])
+    assert not misquote.supported and misquote.missing_terms == ('"long overdue and worth every dollar"',)
+    assert s.score("The mayor called the repairs “long overdue and worth every cent” [1].", [passage]).supported

@@ -30,12 +30,26 @@ def test_travellers_are_named_with_a_citation(seed_assistant):
     assert ans.citations and any("Mnuchin" in c.passage.chunk.text for c in ans.citations)
 
 
+def test_detail_question_with_low_similarity_still_reaches_the_model(seed_assistant):
+    """A question about one detail of a long passage scores low by cosine, but the passage names
+    the person it asks about: declining it unasked would be a false abstention."""
+    from qa_bot.retrieve import best_score, worth_asking
+
+    question = "Which think tank does Derek Scissors work for?"
+    passages = seed_assistant.search(question)
+    assert best_score(passages) < seed_assistant.settings.min_relevance
+    assert worth_asking(question, passages, seed_assistant.settings)
+    far = "What is the capital of Australia?"
+    assert not worth_asking(far, seed_assistant.search(far), seed_assistant.settings)
+
+
 def test_question_the_articles_cannot_answer_abstains(seed_assistant):
     ans = seed_assistant.ask("What is the capital of Australia?")
     assert ans.abstained
     assert ans.text.startswith("The articles don't say")
     assert not ans.citations
     assert "Canberra" not in ans.text
+    assert ans.abstain_reason == "no_relevant_passage" and ans.timings["generate_s"] == 0.0
 
 
 def test_follow_up_question_is_understood_in_context(seed_assistant):
