@@ -127,8 +127,10 @@ class Assistant:
     ) -> IngestReport:
         return self.index.sync(Path(path), prune=prune, on_progress=on_progress, progress=progress)
 
-    def search(self, question: str, k: int | None = None, dates: DateRange | None = None) -> list[Passage]:
-        return self.retriever.search(validate_question(question), k=k, dates=dates)
+    def search(
+        self, question: str, k: int | None = None, dates: DateRange | None = None, today: dt.date | None = None
+    ) -> list[Passage]:
+        return self.retriever.search(validate_question(question), k=k, dates=dates, today=today)
 
     # ---- answering -------------------------------------------------------------------------
 
@@ -166,7 +168,7 @@ class Assistant:
             timings["condense_s"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        passages = self.retriever.search(standalone, k=k, dates=dates)
+        passages = self.retriever.search(standalone, k=k, dates=dates, today=today or dt.date.today())
         timings["retrieve_s"] = time.perf_counter() - t
 
         def finish(sentences: list[AnswerSentence], dropped: list[AnswerSentence], draft: str, why: str) -> Final:

@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("-k", type=_k, help="number of passages (default 5, QA_BOT_K)")
         p.add_argument("--since", type=_date, help="only articles published on/after this date (YYYY-MM-DD)")
         p.add_argument("--until", type=_date, help="only articles published on/before this date (YYYY-MM-DD)")
+        p.add_argument("--today", type=_date, help="the date the question is asked (default: today); "
+                       "'this week' / 'recently' questions rank articles from just before it first")
 
     p = sub.add_parser("search", parents=[common], help="show the passages that best match a query")
     p.add_argument("query")
@@ -104,7 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     retrieval_opts(p)
     p.add_argument("--json", action="store_true", help="print the Answer as JSON (no streaming)")
-    p.add_argument("--today", type=_date, help="the date the question is asked (for 'this week' questions)")
 
     p = sub.add_parser(
         "chat", parents=[common], help="multi-turn chat in the terminal (/new resets, /quit exits)"
@@ -249,7 +250,9 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "search":
         _ensure_index(assistant)
-        passages = assistant.search(args.query, k=args.k, dates=DateRange(args.since, args.until))
+        passages = assistant.search(
+            args.query, k=args.k, dates=DateRange(args.since, args.until), today=args.today or dt.date.today()
+        )
         if args.json:
             print(
                 json.dumps([{"rank": p.rank, **p.to_dict()} for p in passages], indent=2, ensure_ascii=False)
@@ -339,7 +342,7 @@ def _chat(assistant, args) -> int:
             continue
         print("bot> ", end="", flush=True)
         try:
-            answer = _stream_answer(assistant, question, history, args)
+            answer = _stream_answer(assistant, question, history, args, args.today)
         except InputError as e:
             print(f"error: {e}")
             continue

@@ -72,9 +72,9 @@ _SCALE = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000, "tr
 
 
 def normalize(text: str) -> str:
-    """Lower case, no punctuation or articles, numbers canonical: "$12.6 million" -> "12600000"."""
+    """Lower case, no punctuation or articles, "&" = "and", numbers canonical: "$12.6 million" -> "12600000"."""
     t = re.sub(r"\[\d+(?:\s*[,;]\s*\d+)*\]", " ", text)  # citation marks are not part of the answer
-    t = t.lower().replace("’", "'")
+    t = t.lower().replace("’", "'").replace("&", " and ")
     t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
 
     def scale(m: re.Match) -> str:
@@ -218,7 +218,7 @@ def run(assistant, items: Sequence[Item], out: Path, k: int | None = None, progr
     with path.open("a", encoding="utf-8") as f:
         for it in bar:
             answer = assistant.ask(it.question, today=it.asked_on, k=k)
-            top10 = assistant.search(it.question, k=10)
+            top10 = assistant.search(it.question, k=10, today=it.asked_on)
             rec = record_for(it, answer, [p.article.id for p in top10], scorer, [p.score for p in top10])
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
             f.flush()

@@ -20,6 +20,26 @@ from .types import Chunk, Passage
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the head of each ranking
 
+# "this week" questions are about the news of that week: an older article on the same topic
+# (last year's resignation, last year's earthquake) is the wrong answer however similar it is.
+# Windows in days before the reference date; one day after allows for time zones.
+_RECENCY = [
+    (re.compile(r"\b(?:this|last|past) week(?:end)?\b|\byesterday\b|\btoday\b|\btonight\b|\bin recent days\b"
+                r"|\bon (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|\bearlier this week\b", re.I), 10),
+    (re.compile(r"\b(?:this|last|past) month\b|\brecent(?:ly)?\b|\blatest\b", re.I), 90),
+    (re.compile(r"\b(?:this|last|past) year\b", re.I), 366),
+]
+
+
+def recency_window(question: str, today: dt.date | None) -> DateRange | None:
+    """The dates a time-relative question ("this week", "recently") is about, if it is one."""
+    if today is None:
+        return None
+    for pattern, days in _RECENCY:
+        if pattern.search(question):
+            return DateRange(today - dt.timedelta(days=days), today + dt.timedelta(days=1))
+    return None
+
 
 @dataclass(frozen=True)
 class DateRange:
@@ -98,8 +118,14 @@ class Retriever:
                 self._bm25_gen = gen
             return self._bm25
 
-    def search(self, question: str, k: int | None = None, dates: DateRange | None = None) -> list[Passage]:
-        """Top-k passages for ``question``, best first."""
+    def search(
+        self, question: str, k: int | None = None, dates: DateRange | None = None, today: dt.date | None = None
+    ) -> list[Passage]:
+        """Top-k passages for ``question``, best first.
+
+        With ``today`` (the date the question is asked), a time-relative question ("this week")
+        ranks candidates published in its window first; relevance orders each group.
+        """
         question = question.strip()
         if not question:
             raise InputError("the question is empty")
@@ -129,9 +155,14 @@ class Retriever:
         missing = [cid for cid in candidates if cid not in cosine]
         cosine.update(self.index.similarities(q, missing))
 
+        window = recency_window(question, today)
+
+        def outside(cid: str) -> bool:
+            return window is not None and not window.admits(candidates[cid][1])
+
         chosen: list[tuple[Chunk, dict[str, Any]]] = []
         seen_text: set[str] = set()
-        for cid in sorted(fused, key=lambda c: (-fused[c], -cosine.get(c, 0.0))):
+        for cid in sorted(fused, key=lambda c: (outside(c), -fused[c], -cosine.get(c, 0.0))):
             chunk, meta = candidates[cid]
             norm = _normalise(chunk.text)
             # the same passage syndicated twice, or two overlapping chunks of one article

@@ -30,6 +30,7 @@ def test_normalisation_handles_number_formats_case_and_articles():
     assert ev.contains_gold("THE Harbor Bridge.", ["harbor bridge"])
     assert not ev.contains_gold("about 1100 cars", ["11,000"])
     assert not ev.contains_gold("Marchand", ["March"])  # whole words only
+    assert ev.contains_gold("Pellston and Dunmore share the bridge", ["Pellston & Dunmore"])
     assert ev.token_f1("Steven Mnuchin", "Mnuchin") == pytest.approx(2 / 3)
 
 
