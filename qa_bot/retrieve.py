@@ -25,7 +25,7 @@ RRF_K = 60  # the constant from Cormack et al. (2009); damps the head of each ra
 # Windows in days before the reference date; one day after allows for time zones.
 _RECENCY = [
     (re.compile(r"\b(?:this|last|past) week(?:end)?\b|\byesterday\b|\btoday\b|\btonight\b|\bin recent days\b"
-                r"|\bon (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b|\bearlier this week\b", re.I), 10),
+                r"|\bon (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I), 10),
     (re.compile(r"\b(?:this|last|past) month\b|\brecent(?:ly)?\b|\blatest\b", re.I), 90),
     (re.compile(r"\b(?:this|last|past) year\b", re.I), 366),
 ]
