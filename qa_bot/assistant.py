@@ -130,7 +130,8 @@ class Assistant:
     def search(
         self, question: str, k: int | None = None, dates: DateRange | None = None, today: dt.date | None = None
     ) -> list[Passage]:
-        return self.retriever.search(validate_question(question), k=k, dates=dates, today=today)
+        """Top-k passages; ``today`` (default: today's date) is the reference for "this week" questions."""
+        return self.retriever.search(validate_question(question), k=k, dates=dates, today=today or dt.date.today())
 
     # ---- answering -------------------------------------------------------------------------
 
@@ -168,7 +169,7 @@ class Assistant:
             timings["condense_s"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        passages = self.retriever.search(standalone, k=k, dates=dates, today=today or dt.date.today())
+        passages = self.search(standalone, k=k, dates=dates, today=today)
         timings["retrieve_s"] = time.perf_counter() - t
 
         def finish(sentences: list[AnswerSentence], dropped: list[AnswerSentence], draft: str, why: str) -> Final:

@@ -250,9 +250,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "search":
         _ensure_index(assistant)
-        passages = assistant.search(
-            args.query, k=args.k, dates=DateRange(args.since, args.until), today=args.today or dt.date.today()
-        )
+        passages = assistant.search(args.query, k=args.k, dates=DateRange(args.since, args.until), today=args.today)
         if args.json:
             print(
                 json.dumps([{"rank": p.rank, **p.to_dict()} for p in passages], indent=2, ensure_ascii=False)

@@ -148,8 +148,9 @@ class SupportScorer:
         prefixes = {w[:4] for w in have}
         missing_names = {n for n in names(sentence) if n not in have and n[:4] not in prefixes}
         # a quotation must be verbatim: "intense, specific" is not "candid, specific"
-        flat = [_flat(p) for p in passages]
-        misquoted = {f'"{q}"' for q in quotations(sentence) if _flat(q) and not any(_flat(q) in f for f in flat)}
+        quoted = [q for q in quotations(sentence) if _flat(q)]
+        flat = [_flat(p) for p in passages] if quoted else []
+        misquoted = {f'"{q}"' for q in quoted if not any(_flat(q) in f for f in flat)}
         return lex, tuple(sorted((nums - have_nums) | missing_names | misquoted))
 
     def semantic(self, sentence: str, passages: Sequence[str]) -> float:
