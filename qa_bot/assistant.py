@@ -1,8 +1,13 @@
 """The one entry point the faces use: ``ask(question, history) -> Answer`` and its streaming twin.
 
-Owns the long-lived pieces (embedder, index, retriever, chat model), loads each on first
-use, and runs the pipeline: condense follow-up -> retrieve -> (abstain early | draft with
-the LLM) -> check every sentence -> Answer.
+Owns the long-lived pieces (embedder, index, retriever, chat model), loads each on first use,
+and runs the pipeline, which ``ask_stream`` reads as top to bottom:
+
+    condense a follow-up -> retrieve -> select evidence -> decide whether to ask ->
+    draft -> check -> decide whether it answers
+
+Retrieval is retrieve.py, evidence evidence.py, the draft and its citations generate.py,
+support fidelity.py, and every decision to decline (with its reason) policy.py.
 """
 
 from __future__ import annotations
@@ -16,27 +21,26 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
-from . import prompts
+from . import policy, prompts
 from .config import Settings
-from .errors import InputError, QABotError
-from .fidelity import SupportScorer, asked_kind, gives_kind
+from .errors import IndexMissingError, InputError, QABotError
+from .evidence import EvidenceBudget, select_evidence
+from .fidelity import SupportScorer
 from .generate import (
-    Draft,
     answer_chain,
     answer_inputs,
     check_draft,
     citations_for,
     condense_chain,
     history_text,
-    is_not_found,
     parse_draft,
     render,
     stream_without_marker,
 )
-from .index import ArticleIndex, Embedder
-from .llms import as_llm_error, make_chat_model
-from .retrieve import DateRange, Retriever, worth_asking
-from .types import Answer, AnswerSentence, IngestReport, Passage
+from .index import ArticleIndex, Embedder, IndexedArticle
+from .llms import as_llm_error, llm_label, make_chat_model
+from .retrieve import Retriever
+from .types import Answer, AnswerSentence, DateRange, Evidence, IngestReport, Passage
 
 MAX_QUESTION_CHARS = 2000
 
@@ -81,6 +85,8 @@ class Assistant:
         self._index: ArticleIndex | None = None
         self._retriever: Retriever | None = None
         self._lock = threading.RLock()
+        self._loading: threading.Thread | None = None
+        self.load_timings: dict[str, float] = {}  # first-use costs: embedder, index, LLM (for --verbose)
 
     # ---- lazily built parts ----------------------------------------------------------------
 
@@ -88,14 +94,18 @@ class Assistant:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = Embedder()
+                t = time.perf_counter()
+                self._embedder = Embedder(self.settings.embedder_backend)
+                self.load_timings["embedder_load_s"] = time.perf_counter() - t
             return self._embedder
 
     @property
     def index(self) -> ArticleIndex:
         with self._lock:
             if self._index is None:
+                t = time.perf_counter()
                 self._index = ArticleIndex(self.settings, lambda: self.embedder)
+                self.load_timings["index_open_s"] = time.perf_counter() - t
             return self._index
 
     @property
@@ -112,11 +122,57 @@ class Assistant:
                 self._llm = make_chat_model(self.settings, progress=self.progress)
             return self._llm
 
+    def load_llm(self) -> None:
+        """Load the chat model now (the web UI does this before serving, so no visitor waits for it)."""
+        llm = self.llm
+        if hasattr(llm, "load"):
+            llm.load()
+            self.load_timings["llm_load_s"] = llm.load_s
+
+    def preload_llm(self) -> None:
+        """Start loading the local model's weights in the background (a cold CLI call overlaps the
+        load with the embedder load and retrieval); a no-op for servers or when already loaded."""
+        llm = self.llm
+        load = getattr(llm, "load", None)
+        if load is None or getattr(llm, "_llama", None) is not None or self._loading is not None:
+            return
+
+        def run() -> None:
+            try:
+                load()
+            except Exception:  # noqa: BLE001  the same error surfaces, in one line, when the answer needs the model
+                pass
+            self.load_timings["llm_load_s"] = getattr(llm, "load_s", 0.0)
+
+        self._loading = threading.Thread(target=run, name="llm-load", daemon=True)
+        self._loading.start()
+
+    def wait_for_loads(self, timeout: float = 60.0) -> None:
+        """Block until a background model load (``preload_llm``) has finished."""
+        if self._loading is not None:
+            self._loading.join(timeout)
+
     @property
     def scorer(self) -> SupportScorer:
         return SupportScorer(self.embedder.embed, self.settings.support_threshold)
 
+    @property
+    def llm_label(self) -> str:
+        return llm_label(self.settings)
+
     # ---- library ---------------------------------------------------------------------------
+
+    def library(self) -> list[IndexedArticle]:
+        """Every fully indexed article, newest first."""
+        return self.index.articles()
+
+    def remove(self, article_id: str) -> int:
+        """Remove an article from the index; returns how many chunks were deleted (0: no such id)."""
+        return self.index.remove_article(article_id)
+
+    def require_index(self) -> None:
+        if self.index.count() == 0:
+            raise IndexMissingError("nothing is indexed yet: run `qa-bot ingest corpus/` first")
 
     def ingest(
         self,
@@ -132,6 +188,11 @@ class Assistant:
     ) -> list[Passage]:
         """Top-k passages; ``today`` (default: today's date) is the reference for "this week" questions."""
         return self.retriever.search(validate_question(question), k=k, dates=dates, today=today or dt.date.today())
+
+    def evidence(self, question: str, passages: Sequence[Passage]) -> list[Evidence]:
+        """What the model would be shown for ``question`` from ``passages`` (evidence.py)."""
+        budget = EvidenceBudget(max_chars=self.settings.evidence_chars, max_items=self.settings.evidence_items)
+        return select_evidence(question, passages, self.embedder.embed, budget)
 
     # ---- answering -------------------------------------------------------------------------
 
@@ -161,46 +222,48 @@ class Assistant:
         """Yield the answer's tokens as the model writes them, then one ``Final``."""
         t0 = time.perf_counter()
         question = validate_question(question)
+        today = today or dt.date.today()  # one reference date for retrieval and for the prompt
         timings: dict[str, float] = {}
-        standalone = question
-        if history:
+
+        def timed(name: str, fn: Callable, *args):  # noqa: ANN202
             t = time.perf_counter()
-            standalone = self._condense(question, history)
-            timings["condense_s"] = time.perf_counter() - t
+            result = fn(*args)
+            timings[name] = time.perf_counter() - t
+            return result
 
-        t = time.perf_counter()
-        passages = self.search(standalone, k=k, dates=dates, today=today)
-        timings["retrieve_s"] = time.perf_counter() - t
+        standalone = timed("condense_s", self._condense, question, history) if history else question
+        passages = timed("retrieve_s", self.search, standalone, k, dates, today)
+        evidence = timed("evidence_s", self.evidence, standalone, passages)
 
-        def finish(sentences: list[AnswerSentence], dropped: list[AnswerSentence], draft: str, why: str) -> Final:
-            abstained = not sentences
+        def finish(kept: list[AnswerSentence], dropped: list[AnswerSentence], draft: str, why: str) -> Final:
             timings["total_s"] = time.perf_counter() - t0
             return Final(
                 Answer(
                     question=question,
-                    text=prompts.ABSTAIN_TEXT if abstained else render(sentences),
-                    citations=() if abstained else citations_for(sentences, passages),
-                    sentences=tuple(sentences),
-                    abstained=abstained,
+                    text=prompts.ABSTAIN_TEXT if why else render(kept),
+                    citations=() if why else citations_for(kept, evidence),
+                    sentences=() if why else tuple(kept),
+                    abstained=bool(why),
                     timings=timings,
                     passages=tuple(passages),
+                    evidence=tuple(evidence),
                     standalone_question=standalone if standalone != question else "",
                     draft=draft,
                     dropped=tuple(dropped),
-                    abstain_reason=why if abstained else "",
+                    abstain_reason=why,
                 )
             )
 
-        if not worth_asking(standalone, passages, self.settings):
+        if not evidence or not policy.worth_asking(standalone, passages, self.settings):
             timings["generate_s"] = 0.0
             yield finish([], [], "", "no_relevant_passage")
             return
 
         t = time.perf_counter()
         raw = ""
-        chain = answer_chain(self.llm)
         try:
-            tokens = (str(tok) for tok in chain.stream(answer_inputs(standalone, passages, today)))
+            inputs = answer_inputs(standalone, evidence, today)
+            tokens = (str(tok) for tok in answer_chain(self.llm).stream(inputs))
             for piece in stream_without_marker(tokens):
                 if "ttft_s" not in timings:
                     timings["ttft_s"] = time.perf_counter() - t0
@@ -211,20 +274,15 @@ class Assistant:
         except Exception as e:  # connection errors from the server client
             raise as_llm_error(e, self.settings) from e
         timings["generate_s"] = time.perf_counter() - t
-        if not raw.strip() or is_not_found(raw):
+        if policy.model_declined(raw):
             yield finish([], [], raw, "model_not_found")
             return
 
         t = time.perf_counter()
-        draft: Draft = parse_draft(raw, len(passages))
-        kept, dropped = check_draft(draft, passages, self.scorer)
-        why = "unsupported"
-        kind = asked_kind(standalone)
-        if kept and kind and not gives_kind(" ".join(s.text for s in kept), kind, standalone):
-            # supported, but no answer: "a substantial amount" for "how many tons?"
-            kept, dropped, why = [], [*kept, *dropped], "not_an_answer"
+        kept, dropped = check_draft(parse_draft(raw, len(evidence)), evidence, self.scorer, standalone, passages)
+        why = policy.verdict(standalone, kept)
         timings["check_s"] = time.perf_counter() - t
-        yield finish(kept, dropped, raw, why)
+        yield finish([] if why else kept, [*kept, *dropped] if why else dropped, raw, why)
 
     def _condense(self, question: str, history: History) -> str:
         try:

@@ -17,10 +17,14 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+import time  # noqa: E402
+
+_STARTED = time.perf_counter()  # for --verbose: how long the imports took before any work began
+
 from . import __version__  # noqa: E402
 from .config import Settings, available_presets, describe, load_settings  # noqa: E402
 from .errors import QABotError  # noqa: E402
-from .types import ABSTAIN_REASONS, Answer, IngestReport, Passage  # noqa: E402
+from .types import ABSTAIN_REASONS, Answer, DateRange, IngestReport, Passage  # noqa: E402
 
 EXAMPLES = """\
 examples:
@@ -53,14 +57,18 @@ def _k(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # SUPPRESS: a flag given before the subcommand ("qa-bot --data-dir X ask") must survive the
+    # subcommand's own copy of it, which would otherwise reset it to its default
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--data-dir", type=Path, help="where the index lives (default .qa_bot, env QA_BOT_DATA_DIR)"
+        "--data-dir", type=Path, default=argparse.SUPPRESS,
+        help="where the index lives (default .qa_bot, env QA_BOT_DATA_DIR)",
     )
     common.add_argument(
-        "--preset", choices=available_presets(), help="named settings: fast (0.5B model) or quality"
+        "--preset", choices=available_presets(), default=argparse.SUPPRESS,
+        help="named settings: fast (0.5B model, less evidence) or quality (more evidence)",
     )
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
 
     parser = argparse.ArgumentParser(
         prog="qa-bot",
@@ -106,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     retrieval_opts(p)
     p.add_argument("--json", action="store_true", help="print the Answer as JSON (no streaming)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also print where the time went (imports, model loads, retrieve, evidence, first token)"
+                   " and what the model was shown")
 
     p = sub.add_parser(
         "chat", parents=[common], help="multi-turn chat in the terminal (/new resets, /quit exits)"
@@ -141,9 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    args.quiet = getattr(args, "quiet", False)
     return load_settings(
-        args.preset,
-        data_dir=args.data_dir,
+        getattr(args, "preset", None),
+        data_dir=getattr(args, "data_dir", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         corpus_dir=getattr(args, "corpus", None),
@@ -160,10 +172,11 @@ def _wrap(text: str, indent: str = "    ", width: int = 100) -> str:
     return textwrap.fill(" ".join(text.split()), width=width, initial_indent=indent, subsequent_indent=indent)
 
 
-def _print_passage(label: str, p: Passage) -> None:
+def _print_passage(label: str, p: Passage, span: tuple[int, int] | None = None) -> None:
     date = p.article.published.isoformat() if p.article.published else "undated"
     print(f"{label} {p.article.title} ({date}) — score {p.score:.2f} — {p.article.id}")
-    print(_wrap(p.chunk.text))
+    text = p.chunk.text[span[0] : span[1]] if span else p.chunk.text
+    print(_wrap(("… " if span and span[0] else "") + text + (" …" if span and span[1] < len(p.chunk.text) else "")))
 
 
 def _print_sources(answer: Answer) -> None:
@@ -176,13 +189,12 @@ def _print_sources(answer: Answer) -> None:
                 _print_passage(f"  ({p.rank})", p)
         return
     print("\nSources:")
-    for c in answer.citations:
-        _print_passage(f"[{c.n}]", c.passage)
+    for c in answer.citations:  # the span the model was shown and the checker judged
+        _print_passage(f"[{c.n}]", c.passage, c.span)
 
 
 def _stream_answer(assistant, question: str, history, args, today=None) -> Answer:
     from .assistant import Final, Token
-    from .retrieve import DateRange
 
     streamed = ""
     final: Answer | None = None
@@ -206,11 +218,28 @@ def _stream_answer(assistant, question: str, history, args, today=None) -> Answe
     return final
 
 
-def _ensure_index(assistant) -> None:
-    from .errors import IndexMissingError
+def _print_timings(assistant, answer: Answer, started: float) -> None:
+    """--verbose: where the time of this command went (stderr), and what the model was shown."""
+    origin = _PROCESS_START or _STARTED
+    parts = [f"startup {started - origin:.2f}s"]
+    parts += [f"{k.removesuffix('_s')} {v:.2f}s" for k, v in {**assistant.load_timings, **answer.timings}.items()]
+    parts.append(f"wall {time.perf_counter() - origin:.2f}s")
+    print("timings: " + ", ".join(parts), file=sys.stderr)
+    for e in answer.evidence:
+        print(f"  shown [{e.n}] {_wrap(e.shown(), indent='', width=200)}", file=sys.stderr)
 
-    if assistant.index.count() == 0:
-        raise IndexMissingError("nothing is indexed yet: run `qa-bot ingest corpus/` first")
+
+def _process_start() -> float:
+    """perf_counter() value at which this process started (Linux), or 0 when unknown."""
+    try:
+        ticks = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19])
+        uptime = float(open("/proc/uptime").read().split()[0])
+        return time.perf_counter() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+_PROCESS_START = _process_start()
 
 
 def run(argv: Sequence[str] | None = None) -> int:
@@ -225,13 +254,14 @@ def run(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "eval":
         return _eval(args, settings)
-    assistant = Assistant(settings, progress=not args.quiet)
+    global _ASSISTANT
+    assistant = _ASSISTANT = Assistant(settings, progress=not args.quiet)
     if args.command == "ingest":
         path = args.path or settings.corpus_dir
         _print_report(assistant.ingest(path, prune=not args.no_prune, progress=not args.quiet))
         return 0
     if args.command == "library":
-        rows = assistant.index.articles()
+        rows = assistant.library()
         if args.json:
             print(json.dumps([r.__dict__ for r in rows], indent=2))
         else:
@@ -240,16 +270,14 @@ def run(argv: Sequence[str] | None = None) -> int:
             print(f"{len(rows)} articles")
         return 0
     if args.command == "remove":
-        n = assistant.index.remove_article(args.article_id)
+        n = assistant.remove(args.article_id)
         if not n:
             raise QABotError(f"no indexed article has id {args.article_id!r} (see `qa-bot library`)")
         print(f"removed {args.article_id} ({n} chunks)")
         return 0
 
-    from .retrieve import DateRange
-
     if args.command == "search":
-        _ensure_index(assistant)
+        assistant.require_index()
         passages = assistant.search(args.query, k=args.k, dates=DateRange(args.since, args.until), today=args.today)
         if args.json:
             print(
@@ -261,14 +289,21 @@ def run(argv: Sequence[str] | None = None) -> int:
                 print()
         return 0
     if args.command == "ask":
-        _ensure_index(assistant)
+        from .assistant import validate_question
+
+        started = time.perf_counter()
+        validate_question(args.question)
+        assistant.require_index()
+        assistant.preload_llm()  # the weights load on the other core while the embedder loads and retrieval runs
         if args.json:
             answer = assistant.ask(
                 args.question, dates=DateRange(args.since, args.until), today=args.today, k=args.k
             )
             print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         else:
-            _stream_answer(assistant, args.question, (), args, args.today)
+            answer = _stream_answer(assistant, args.question, (), args, args.today)
+        if args.verbose:
+            _print_timings(assistant, answer, started)
         return 0
     if args.command == "chat":
         return _chat(assistant, args)
@@ -294,10 +329,10 @@ def _eval(args, settings: Settings) -> int:
     if args.corpus:
         report = assistant.ingest(args.corpus, progress=not args.quiet)
         print(f"corpus: {report.summary()}")
-    if assistant.index.count() == 0:
-        raise QABotError("nothing is indexed: pass --corpus DIR or run `qa-bot ingest` first")
+    if not args.corpus:
+        assistant.require_index()
     records = ev.run(assistant, items, out, k=args.k, progress=not args.quiet)
-    meta = {"dataset": str(args.dataset), "date": ev.timestamp(), "llm": settings.llm_label,
+    meta = {"dataset": str(args.dataset), "date": ev.timestamp(), "llm": assistant.llm_label,
             "judge": assistant.scorer.name, "k": args.k or settings.k, "questions": len(records)}
     results = ev.write_results(out, records, meta)
     for name in ev.METRICS:
@@ -319,10 +354,8 @@ def _eval(args, settings: Settings) -> int:
 def _chat(assistant, args) -> int:
     from .errors import InputError
 
-    _ensure_index(assistant)
-    print(
-        f"qa-bot chat over {len(assistant.index.articles())} articles. /new starts over, /quit or Ctrl-D exits."
-    )
+    assistant.require_index()
+    print(f"qa-bot chat over {len(assistant.library())} articles. /new starts over, /quit or Ctrl-D exits.")
     history: list[tuple[str, str]] = []
     while True:
         try:
@@ -349,13 +382,25 @@ def _chat(assistant, args) -> int:
         history.append((question, answer.text))
 
 
+_ASSISTANT = None  # the command's Assistant, so an error message can wait for a model load in progress
+
+
+def _settle() -> None:
+    """llama.cpp points the process's stdout/stderr at /dev/null while it loads weights: a message
+    printed meanwhile would vanish, so wait for a background load to finish first."""
+    if _ASSISTANT is not None:
+        _ASSISTANT.wait_for_loads()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     try:
         code = run(argv)
     except QABotError as e:
+        _settle()
         print(f"error: {e}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:
+        _settle()
         print("\ninterrupted", file=sys.stderr)
         code = 130
     sys.exit(code)

@@ -46,9 +46,13 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, description="Files larger than this are skipped")
     chunk_tokens: int = Field(180, description="Body word pieces per chunk (MiniLM reads at most 256)")
     embed_batch: int = Field(32, description="Chunks embedded per batch")
+    embedder_backend: Literal["onnx", "torch"] = Field(
+        "onnx", description="MiniLM runtime: onnx (fast start, exported once from the packaged weights) or torch "
+        "(sentence-transformers, the reference); both give the same vectors"
+    )
 
     # retrieval
-    k: int = Field(5, ge=1, le=20, description="Passages given to the LLM")
+    k: int = Field(5, ge=1, le=20, description="Passages retrieved; the LLM is shown the best sentences of them")
     fetch_k: int = Field(30, ge=1, description="Candidates fetched from each of dense and BM25 before fusion")
     min_relevance: float = Field(
         0.40,
@@ -60,6 +64,12 @@ class Settings(BaseSettings):
         description="...but do ask when one passage holds this share of the question's content words",
     )
 
+    # what the model reads
+    evidence_chars: int = Field(
+        700, ge=200, le=8000, description="Characters of evidence text the LLM reads (~4.3 per token)"
+    )
+    evidence_items: int = Field(4, ge=1, le=12, description="Most evidence items (sentence windows) shown to the LLM")
+
     # LLM
     llm: Literal["default", "small"] = Field(
         "default", description="Local model: default (1.5B) or small (0.5B)"
@@ -68,7 +78,7 @@ class Settings(BaseSettings):
     llm_model: str = Field("", description="Model name to ask the server for")
     llm_api_key: str = Field("", description="API key for the server (many local servers accept anything)")
     llm_timeout_s: float = Field(120.0, description="Seconds to wait for the LLM server")
-    max_tokens: int = Field(256, description="Most tokens an answer may have")
+    max_tokens: int = Field(120, ge=16, le=4096, description="Most tokens an answer may have")
     n_ctx: int = Field(4096, description="Local model context window")
     n_threads: int = Field(max(1, min(4, os.cpu_count() or 2)), description="Local model CPU threads")
     n_batch: int = Field(512, description="Local model prompt batch size")
@@ -106,14 +116,6 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
 
-    @property
-    def llm_label(self) -> str:
-        """Human-readable name of the LLM in use (the web UI shows it read-only)."""
-        if self.llm_url:
-            return f"{self.llm_model or 'default model'} @ {self.llm_url}"
-        from .llms import LOCAL_MODELS
-
-        return LOCAL_MODELS[self.llm].name
 
 
 def load_settings(preset: str | None = None, **overrides: Any) -> Settings:

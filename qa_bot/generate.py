@@ -1,10 +1,10 @@
-"""LLM answering: number the passages, ask for a cited answer, parse and check the citations.
+"""LLM drafting: number the evidence, ask for a cited answer, parse and check the citations.
 
-The model drafts; this module decides what the user sees. Citation numbers that point
-nowhere are dropped, each sentence is checked against the passages it cites (fidelity.py),
-re-attached to a passage that does support it when the model cited the wrong one, and
-removed when no retrieved passage supports it. If nothing survives, the answer is an
-abstention.
+The model drafts; this module decides which of its sentences the user sees. Citation numbers
+that point nowhere are dropped; each sentence is checked against the evidence it cites, as the
+model saw it (headline, date and text: fidelity.py), re-attached to an item that does support
+it when the model cited the wrong one, and removed when no item supports it. Whether what
+survives answers the question is policy.py's call.
 """
 
 from __future__ import annotations
@@ -21,23 +21,22 @@ from langchain_core.runnables import Runnable
 
 from . import prompts
 from .chunking import split_sentences
-from .fidelity import SupportScorer, strip_citations
-from .types import AnswerSentence, Citation, Passage
+from .fidelity import SupportScorer, premise_terms, strip_citations
+from .types import AnswerSentence, Citation, Evidence, Passage
 
 _CITE_GROUP = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _ONLY_CITES = re.compile(r"^(\s*\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+[.!?]?\s*$")
+_WRAPPER = re.compile(r"^(?:according to|based on|as stated in|per) (?:the )?(?:passages?|articles?|evidence)\s*,?\s*", re.I)
 
 
-def format_passages(passages: Sequence[Passage]) -> str:
-    return "\n\n".join(
-        prompts.PASSAGE_TEMPLATE.format(
-            n=i,
-            title=p.article.title or p.article.id,
-            date=f" ({p.article.published.isoformat()})" if p.article.published else "",
-            text=p.chunk.text,
-        )
-        for i, p in enumerate(passages, 1)
-    )
+def format_evidence(evidence: Sequence[Evidence]) -> str:
+    """The numbered evidence block of the prompt; an article's headline and date are shown once."""
+    seen: set[str] = set()
+    lines = []
+    for e in evidence:
+        lines.append(prompts.EVIDENCE_TEMPLATE.format(n=e.n, shown=e.shown(repeat=e.passage.article.id in seen)))
+        seen.add(e.passage.article.id)
+    return "\n".join(lines)
 
 
 def answer_chain(llm: BaseChatModel) -> Runnable:
@@ -55,9 +54,9 @@ def condense_chain(llm: BaseChatModel) -> Runnable:
     return prompt | llm | StrOutputParser()
 
 
-def answer_inputs(question: str, passages: Sequence[Passage], today: dt.date | None = None) -> dict[str, str]:
+def answer_inputs(question: str, evidence: Sequence[Evidence], today: dt.date | None = None) -> dict[str, str]:
     return {
-        "passages": format_passages(passages),
+        "evidence": format_evidence(evidence),
         "question": question,
         "date_line": f"Today's date: {today.isoformat()}\n" if today else "",
     }
@@ -69,20 +68,6 @@ def history_text(history: Sequence[tuple[str, str]], max_turns: int = 3) -> str:
         lines.append(f"User: {user}")
         lines.append(f"Assistant: {strip_citations(bot)[:400]}")
     return "\n".join(lines)
-
-
-def is_not_found(raw: str) -> bool:
-    """The model's own "the passages don't say" (the marker, or a paraphrase small models favour)."""
-    t = raw.strip().lower()
-    if prompts.NOT_FOUND.lower() in t.replace(" ", "_"):
-        return True
-    return bool(
-        re.match(
-            r"^(i'm sorry|sorry|i cannot|i can't|the (provided )?passages? (do|does) not|"
-            r"(there is|there's) no (information|mention)|no information)",
-            t,
-        )
-    )
 
 
 @dataclass
@@ -97,7 +82,7 @@ def parse_draft(raw: str, n_passages: int) -> Draft:
 
     "… March 1. [1]" and "… March 1 [1]." both attach [1] to that sentence.
     """
-    text = raw.strip()
+    text = re.sub(r"^\s*answer\s*:\s*", "", raw.strip(), flags=re.I)  # the label the prompt ends with
     spans = split_sentences(text)
     pieces = [text[s:e].strip() for s, e in spans]
     merged: list[str] = []
@@ -116,6 +101,10 @@ def parse_draft(raw: str, n_passages: int) -> Draft:
                     nums.append(k)
         body = strip_citations(piece)
         body = re.sub(r"\s+([.!?,;:])", r"\1", body).strip()
+        # "According to passage [1], X" says where, which the citation already does: keep "X"
+        unwrapped = _WRAPPER.sub("", body)
+        if unwrapped != body and unwrapped:
+            body = unwrapped[0].upper() + unwrapped[1:]
         if body and not _ONLY_CITES.match(piece):
             sentences.append((body, tuple(nums)))
     return Draft(sentences)
@@ -134,25 +123,40 @@ def render(sentences: Sequence[AnswerSentence]) -> str:
 
 
 def check_draft(
-    draft: Draft, passages: Sequence[Passage], scorer: SupportScorer
+    draft: Draft,
+    evidence: Sequence[Evidence],
+    scorer: SupportScorer,
+    question: str = "",
+    passages: Sequence[Passage] = (),
 ) -> tuple[list[AnswerSentence], list[AnswerSentence]]:
-    """Verify each sentence against its citations; fix or drop it. Returns (kept, dropped).
+    """Verify each sentence against the evidence it cites; fix or drop it. Returns (kept, dropped).
 
     A sentence is kept with its own citations when they support it; otherwise with the single
-    retrieved passage that supports it best (if any does); otherwise it is dropped.
+    evidence item that supports it best (if any does); otherwise it is dropped. Terms of the
+    question that the cited article states elsewhere (another retrieved passage, its headline)
+    count as present: see ``fidelity.premise_terms``.
     """
-    texts = [p.chunk.text for p in passages]
+    texts = [e.shown() for e in evidence]
+
+    def vouched(ns: Sequence[int]) -> frozenset[str]:
+        if not question:
+            return frozenset()
+        articles = {evidence[n - 1].passage.article.id for n in ns}
+        context = [f"{p.article.title}\n{p.chunk.text}" for p in passages if p.article.id in articles]
+        context += [texts[n - 1] for n in ns]
+        return premise_terms(question, context)
+
     kept: list[AnswerSentence] = []
     dropped: list[AnswerSentence] = []
     for body, cited in draft.sentences:
-        support = scorer.score(body, [texts[n - 1] for n in cited]) if cited else None
+        support = scorer.score(body, [texts[n - 1] for n in cited], vouched(cited)) if cited else None
         if support is not None and support.supported:
-            # keep only citations that contribute: drop a cited passage that adds no support
-            kept.append(AnswerSentence(body, _minimal(body, cited, texts, scorer), support))
+            # keep only citations that contribute: drop a cited item that adds no support
+            kept.append(AnswerSentence(body, _minimal(body, cited, texts, scorer, vouched(cited)), support))
             continue
         best_n, best = None, None
         for n, text in enumerate(texts, 1):
-            s = scorer.score(body, [text])
+            s = scorer.score(body, [text], vouched((n,)))
             if best is None or s.score > best.score:
                 best_n, best = n, s
         if best is not None and best.supported:
@@ -162,24 +166,29 @@ def check_draft(
     return kept, dropped
 
 
-def _minimal(body: str, cited: tuple[int, ...], texts: list[str], scorer: SupportScorer) -> tuple[int, ...]:
+def _minimal(
+    body: str, cited: tuple[int, ...], texts: list[str], scorer: SupportScorer, vouched: frozenset[str]
+) -> tuple[int, ...]:
     """The citations a supported sentence actually needs (extra, unhelpful numbers removed)."""
     if len(cited) == 1:
         return cited
-    needed = tuple(
-        n for n in cited if not scorer.score(body, [texts[m - 1] for m in cited if m != n]).supported
-    )
-    if needed and scorer.score(body, [texts[n - 1] for n in needed]).supported:
+
+    def ok(ns: Sequence[int]) -> bool:
+        return scorer.score(body, [texts[m - 1] for m in ns], vouched).supported
+
+    needed = tuple(n for n in cited if not ok([m for m in cited if m != n]))
+    if needed and ok(needed):
         return needed
     # any single citation that carries the support alone?
-    singles = [(scorer.score(body, [texts[n - 1]]).score, n) for n in cited]
+    singles = [(scorer.score(body, [texts[n - 1]], vouched).score, n) for n in cited]
     score, n = max(singles)
     return (n,) if score >= scorer.threshold else cited
 
 
-def citations_for(sentences: Sequence[AnswerSentence], passages: Sequence[Passage]) -> tuple[Citation, ...]:
+def citations_for(sentences: Sequence[AnswerSentence], evidence: Sequence[Evidence]) -> tuple[Citation, ...]:
+    """Each ``[n]`` used by the kept sentences, mapped to its passage and the span the model was shown."""
     used = sorted({n for s in sentences for n in s.citations})
-    return tuple(Citation(n, passages[n - 1]) for n in used)
+    return tuple(Citation(n, evidence[n - 1].passage, (evidence[n - 1].start, evidence[n - 1].end)) for n in used)
 
 
 def stream_without_marker(tokens: Iterator[str]) -> Iterator[str]:

@@ -183,25 +183,129 @@ class LlamaCppChat(BaseChatModel):
     n_batch: int = 512
     max_tokens: int = 256
     temperature: float = 0.0
+    # A system prompt that starts most calls (the answer prompt): its KV state is computed once,
+    # kept in ``state_dir`` and in memory, and restored when a call starts with it but the cache
+    # holds something else (a new process, or a follow-up's condense call in between).
+    prefix_system: str = ""
+    state_dir: str = ""
     _llama: Any = PrivateAttr(default=None)
+    _prefix: Any = PrivateAttr(default=None)  # (token ids, llama.cpp state bytes) of prefix_system
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    load_s: float = 0.0  # seconds the weights took to load (0 until loaded)
 
     @property
     def _llm_type(self) -> str:
         return "llama-cpp"
 
-    def _client(self) -> Any:
-        if self._llama is None:
-            from llama_cpp import Llama
+    def load(self) -> Any:
+        """Load the weights (once; safe to call from a background thread while the caller retrieves)."""
+        with self._load_lock:
+            if self._llama is None:
+                import time
 
-            self._llama = Llama(
-                model_path=self.model_path,
-                n_ctx=self.n_ctx,
-                n_threads=self.n_threads,
-                n_batch=self.n_batch,
-                verbose=False,
-            )
+                from llama_cpp import Llama
+
+                t = time.perf_counter()
+                self._llama = Llama(
+                    model_path=self.model_path,
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    n_batch=self.n_batch,
+                    verbose=False,
+                )
+                if self.prefix_system:
+                    self._prepare_prefix()
+                self.load_s = time.perf_counter() - t
         return self._llama
+
+    # ---- the cached prefix (the fixed system prompt) ----------------------------------------
+
+    def _prefix_path(self) -> Path:
+        import llama_cpp
+
+        key = json.dumps([Path(self.model_path).name, Path(self.model_path).stat().st_size, self.n_ctx, self.n_batch,
+                          llama_cpp.__version__, self.prefix_system])
+        return Path(self.state_dir) / f"prefix-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+
+    def _prepare_prefix(self) -> None:
+        """Load the prefix state from disk, or compute and save it; on any failure, do without it."""
+        import numpy as np
+
+        try:
+            path = self._prefix_path()
+            if path.exists():
+                with np.load(path) as data:
+                    self._prefix = (data["ids"].astype(np.intc), data["state"].tobytes())
+            else:
+                self._prefix = self._compute_prefix()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".tmp-{os.getpid()}.npz")
+                np.savez(tmp, ids=self._prefix[0], state=np.frombuffer(self._prefix[1], dtype=np.uint8))
+                os.replace(tmp, path)
+            self._restore_prefix()
+        except Exception:  # noqa: BLE001  an optimisation only: answers are the same without it
+            self._prefix = None
+
+    def _compute_prefix(self) -> tuple[Any, bytes]:
+        """Tokens and KV state of the chat-template prefix that every call with ``prefix_system`` shares.
+
+        The prefix is found as the common start of two formatted prompts that differ only in
+        the user message, so it follows whatever chat template the GGUF carries.
+        """
+        import ctypes
+
+        import llama_cpp
+        import numpy as np
+
+        llama = self._llama
+        runs = []
+        for user in ("a", "b"):
+            llama.create_chat_completion(
+                messages=[{"role": "system", "content": self.prefix_system}, {"role": "user", "content": user}],
+                max_tokens=1, temperature=0,
+            )
+            runs.append(np.array(llama._input_ids, dtype=np.intc))
+        n = 0
+        while n < min(map(len, runs)) and runs[0][n] == runs[1][n]:
+            n += 1
+        if not n or not llama._ctx.kv_cache_seq_rm(-1, n, -1):
+            raise RuntimeError("no shared prefix")
+        llama.n_tokens = n
+        size = llama_cpp.llama_state_get_size(llama._ctx.ctx)
+        buf = (ctypes.c_uint8 * int(size))()
+        written = int(llama_cpp.llama_state_get_data(llama._ctx.ctx, buf, size))
+        return runs[0][:n].copy(), bytes(memoryview(buf)[:written])
+
+    def _restore_prefix(self) -> None:
+        import ctypes
+
+        import llama_cpp
+
+        ids, state = self._prefix
+        llama = self._llama
+        buf = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+        if llama_cpp.llama_state_set_data(llama._ctx.ctx, buf, len(state)) != len(state):
+            raise RuntimeError("llama.cpp refused the saved state")
+        llama.input_ids[: len(ids)] = ids
+        llama.n_tokens = len(ids)
+        llama._requires_eval = True
+
+    def _ensure_prefix(self, messages: list[dict]) -> None:
+        """Before a call that starts with ``prefix_system``: put its KV state back if the cache lost it."""
+        if self._prefix is None or not messages or messages[0]["content"] != self.prefix_system:
+            return
+        ids = self._prefix[0]
+        llama = self._llama
+        if llama.n_tokens >= len(ids) and (llama.input_ids[: len(ids)] == ids).all():
+            return
+        try:
+            self._restore_prefix()
+        except Exception:  # noqa: BLE001  fall back to evaluating the prompt in full
+            self._prefix = None
+
+    def _client(self) -> Any:
+        return self._llama if self._llama is not None else self.load()
 
     @staticmethod
     def _messages(messages: list[BaseMessage]) -> list[dict]:
@@ -235,9 +339,9 @@ class LlamaCppChat(BaseChatModel):
         # one llama.cpp context is not re-entrant: concurrent web sessions take turns
         with self._lock:
             llama = self._client()
-            for event in llama.create_chat_completion(
-                messages=self._messages(messages), stream=True, **self._params(stop, kwargs)
-            ):
+            chat = self._messages(messages)
+            self._ensure_prefix(chat)
+            for event in llama.create_chat_completion(messages=chat, stream=True, **self._params(stop, kwargs)):
                 delta = event["choices"][0].get("delta", {}).get("content") or ""
                 if not delta:
                     continue
@@ -245,6 +349,13 @@ class LlamaCppChat(BaseChatModel):
                 if run_manager:
                     run_manager.on_llm_new_token(delta, chunk=chunk)
                 yield chunk
+
+
+def llm_label(settings: Settings) -> str:
+    """Human-readable name of the LLM in use (the web UI shows it read-only, eval reports record it)."""
+    if settings.llm_url:
+        return f"{settings.llm_model or 'default model'} @ {settings.llm_url}"
+    return LOCAL_MODELS[settings.llm].name
 
 
 def make_chat_model(settings: Settings, progress: bool = True) -> BaseChatModel:
@@ -264,12 +375,16 @@ def make_chat_model(settings: Settings, progress: bool = True) -> BaseChatModel:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     model = LOCAL_MODELS[settings.llm]
     path = ensure_local_model(model, settings.model_cache_dir, progress=progress)
+    from . import prompts
+
     return LlamaCppChat(
         model_path=str(path),
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
         n_batch=settings.n_batch,
         max_tokens=settings.max_tokens,
+        prefix_system=prompts.ANSWER_SYSTEM,
+        state_dir=str(path.parent / "states"),
     )
 
 

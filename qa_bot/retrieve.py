@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) + BM25, fused by reciprocal rank, near-duplicates dropped.
+"""Hybrid retrieval: dense (Chroma) + BM25 (+ recency), fused by reciprocal rank, near-duplicates dropped.
 
 Each passage's ``score`` is its cosine similarity to the question (for BM25-only hits too),
 because an absolute, comparable number is what abstention needs; the fused rank decides
@@ -10,57 +10,48 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from .config import Settings
 from .errors import InputError
-from .index import ArticleIndex, Embedder, _date_int, article_from_meta
-from .types import Chunk, Passage
+from .index import ArticleIndex, Embedder, article_from_meta
+from .types import Chunk, DateRange, Passage
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the head of each ranking
+RECENCY_MARGIN = 0.15  # cosine below the best candidate's at which the recency bonus has faded to nothing
 
 # "this week" questions are about the news of that week: an older article on the same topic
-# (last year's resignation, last year's earthquake) is the wrong answer however similar it is.
-# Windows in days before the reference date; one day after allows for time zones.
+# (last year's resignation, last year's earthquake) is probably the wrong answer. Windows in
+# days before the reference date; one day after allows for time zones.
 _RECENCY = [
     (re.compile(r"\b(?:this|last|past) week(?:end)?\b|\byesterday\b|\btoday\b|\btonight\b|\bin recent days\b"
                 r"|\bon (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I), 10),
     (re.compile(r"\b(?:this|last|past) month\b|\brecent(?:ly)?\b|\blatest\b", re.I), 90),
     (re.compile(r"\b(?:this|last|past) year\b", re.I), 366),
 ]
+# A question that names its own time ("in 2019", "on March 3", "last May") is not about the
+# reference date's week, whatever else it says.
+_NAMES_A_DATE = re.compile(
+    r"\b(?:1[89]|20)\d\d\b|\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?\s+\d{1,2}\b"
+    r"|\b(?:in|on|since|until|last|this|next|early|late|mid-?)\s*(?:january|february|march|april|may|june|july|"
+    r"august|september|october|november|december)\b",
+    re.I,
+)
 
 
 def recency_window(question: str, today: dt.date | None) -> DateRange | None:
-    """The dates a time-relative question ("this week", "recently") is about, if it is one."""
-    if today is None:
+    """The dates a time-relative question ("this week", "recently") is about, if it is one.
+
+    None when the question names a date of its own: "What happened in 2019 this week?" is
+    about 2019, not about the week before the reference date.
+    """
+    if today is None or _NAMES_A_DATE.search(question):
         return None
     for pattern, days in _RECENCY:
         if pattern.search(question):
             return DateRange(today - dt.timedelta(days=days), today + dt.timedelta(days=1))
     return None
-
-
-@dataclass(frozen=True)
-class DateRange:
-    start: dt.date | None = None
-    end: dt.date | None = None
-
-    def where(self) -> dict[str, Any] | None:
-        conds: list[dict[str, Any]] = []
-        if self.start:
-            conds.append({"published_int": {"$gte": _date_int(self.start)}})
-        if self.end:
-            conds.append({"published_int": {"$lte": _date_int(self.end)}})
-        if not conds:
-            return None
-        return conds[0] if len(conds) == 1 else {"$and": conds}
-
-    def admits(self, meta: dict[str, Any]) -> bool:
-        d = int(meta.get("published_int") or 0)
-        if (self.start or self.end) and not d:
-            return False
-        return (not self.start or d >= _date_int(self.start)) and (not self.end or d <= _date_int(self.end))
 
 
 class _Bm25:
@@ -124,7 +115,7 @@ class Retriever:
         """Top-k passages for ``question``, best first.
 
         With ``today`` (the date the question is asked), a time-relative question ("this week")
-        ranks candidates published in its window first; relevance orders each group.
+        gets a recency ranking fused with the dense and BM25 ones.
         """
         question = question.strip()
         if not question:
@@ -155,14 +146,30 @@ class Retriever:
         missing = [cid for cid in candidates if cid not in cosine]
         cosine.update(self.index.similarities(q, missing))
 
+        # Recency is a third ranking, fused like the others: candidates inside the question's
+        # window, newest first. A strong older match still beats a weak recent one.
         window = recency_window(question, today)
-
-        def outside(cid: str) -> bool:
-            return window is not None and not window.admits(candidates[cid][1])
+        if window is not None:
+            # the window's own best matches join the candidates, so a recent article that the
+            # whole-index rankings pushed below fetch_k can still be found
+            inside = DateRange(max(filter(None, (window.start, dates.start))), min(filter(None, (window.end, dates.end))))
+            for chunk, meta, sim in self.index.query(q, self.settings.fetch_k, inside.where()):
+                candidates.setdefault(chunk.id, (chunk, meta))
+                cosine.setdefault(chunk.id, sim)
+                fused.setdefault(chunk.id, 0.0)
+            recent = [c for c in candidates if window.admits(candidates[c][1])]
+            recent.sort(key=lambda c: -int(candidates[c][1].get("published_int") or 0))
+            # RRF barely separates neighbouring ranks, so an unweighted recency ranking would
+            # decide every close call: the bonus fades out for candidates much less similar to
+            # the question than the best one (an unrelated article of the same week gets none)
+            best = max(cosine.values(), default=0.0)
+            for rank, cid in enumerate(recent):
+                closeness = min(1.0, max(0.0, (cosine.get(cid, 0.0) - (best - RECENCY_MARGIN)) / RECENCY_MARGIN))
+                fused[cid] += closeness / (RRF_K + rank + 1)
 
         chosen: list[tuple[Chunk, dict[str, Any]]] = []
         seen_text: set[str] = set()
-        for cid in sorted(fused, key=lambda c: (outside(c), -fused[c], -cosine.get(c, 0.0))):
+        for cid in sorted(fused, key=lambda c: (-fused[c], -cosine.get(c, 0.0))):
             chunk, meta = candidates[cid]
             norm = _normalise(chunk.text)
             # the same passage syndicated twice, or two overlapping chunks of one article
@@ -181,33 +188,3 @@ class Retriever:
             )
             for i, (chunk, meta) in enumerate(chosen)
         ]
-
-
-def best_score(passages: list[Passage]) -> float:
-    return max((p.score for p in passages), default=0.0)
-
-
-def question_coverage(question: str, passages: list[Passage]) -> tuple[float, float]:
-    """(best share of the question's content words in one passage, best share of its names in one passage)."""
-    from .fidelity import content_words, names
-
-    words, nms = content_words(question), names(question)
-    texts = [content_words(p.chunk.text) for p in passages]
-    words_cov = max((len(words & t) / len(words) for t in texts), default=0.0) if words else 0.0
-    names_cov = max((len(nms & t) / len(nms) for t in texts), default=0.0) if nms else 0.0
-    return words_cov, names_cov
-
-
-def worth_asking(question: str, passages: list[Passage], settings: Settings) -> bool:
-    """Is any passage close enough to the question to be worth an LLM call?
-
-    Cosine similarity alone misjudges questions about one detail of a long passage ("Which think
-    tank does Derek Scissors work for?" scores 0.18 against the passage that names him), so a
-    passage that contains most of the question's words, or every name in it, also counts.
-    """
-    if not passages:
-        return False
-    if best_score(passages) >= settings.min_relevance:
-        return True
-    words_cov, names_cov = question_coverage(question, passages)
-    return words_cov >= settings.min_question_coverage or names_cov == 1.0

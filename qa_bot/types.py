@@ -8,6 +8,38 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
+
+
+def date_int(d: dt.date | None) -> int:
+    """A date as the integer 20190131, how chunk metadata stores it so Chroma can compare dates."""
+    return d.year * 10000 + d.month * 100 + d.day if d else 0
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """An inclusive range of publication dates; either end may be open."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    def where(self) -> dict[str, Any] | None:
+        """The range as a Chroma ``where`` filter on chunk metadata (None when unbounded)."""
+        conds: list[dict[str, Any]] = []
+        if self.start:
+            conds.append({"published_int": {"$gte": date_int(self.start)}})
+        if self.end:
+            conds.append({"published_int": {"$lte": date_int(self.end)}})
+        if not conds:
+            return None
+        return conds[0] if len(conds) == 1 else {"$and": conds}
+
+    def admits(self, meta: dict[str, Any]) -> bool:
+        """Does a chunk with this metadata fall in the range? Undated chunks fall outside a bounded range."""
+        d = int(meta.get("published_int") or 0)
+        if (self.start or self.end) and not d:
+            return False
+        return (not self.start or d >= date_int(self.start)) and (not self.end or d <= date_int(self.end))
 
 
 @dataclass(frozen=True)
@@ -59,14 +91,53 @@ class Passage:
 
 
 @dataclass(frozen=True)
-class Citation:
-    """``[n]`` in the answer text points at ``passage``."""
+class Evidence:
+    """What the model is shown as ``[n]``: a span of one retrieved passage, with its headline and date.
+
+    ``start``/``end`` are offsets into ``passage.chunk.text``; the model reads ``shown()`` and the
+    checker judges answer sentences against that same text (see evidence.py).
+    """
 
     n: int
     passage: Passage
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        return self.passage.chunk.text[self.start : self.end]
+
+    @property
+    def header(self) -> str:
+        a = self.passage.article
+        title = " ".join((a.title or a.id).split()[:14])
+        return f"{title} ({a.published.isoformat()})" if a.published else title
+
+    def shown(self, repeat: bool = False) -> str:
+        """Headline, date and text as the prompt shows them (minus the ``[n]`` label).
+
+        ``repeat``: an earlier item of the prompt already showed this article's headline, so
+        this one says "(same article)" instead; support is still judged with the headline.
+        """
+        body = " ".join(self.text.split())
+        return f"(same article)\n{body}" if repeat else f"{self.header}\n{body}"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """``[n]`` in the answer text points at ``passage``; ``span`` is the part of it the model was shown."""
+
+    n: int
+    passage: Passage
+    span: tuple[int, int] | None = None  # offsets into passage.chunk.text
 
     def to_dict(self) -> dict:
-        return {"n": self.n, **self.passage.to_dict()}
+        d = {"n": self.n, **self.passage.to_dict()}
+        if self.span:
+            s, e = self.span
+            d["quote"] = self.passage.chunk.text[s:e]
+            d["quote_start"], d["quote_end"] = self.passage.chunk.start + s, self.passage.chunk.start + e
+        return d
 
 
 @dataclass(frozen=True)
@@ -101,7 +172,9 @@ ABSTAIN_REASONS = {
     "no_relevant_passage": "no indexed passage is close enough to the question to ask the model",
     "model_not_found": "the model found no answer in the passages",
     "unsupported": "no sentence of the model's answer is supported by the passages",
-    "not_an_answer": "the supported sentences do not give the quantity or time the question asks for",
+    "not_an_answer": "the supported sentences do not give the kind of thing the question asks for "
+    "(a quantity, a time or a name)",
+    "repeats_question": "the supported sentences only repeat what the question already says",
 }
 
 
@@ -116,6 +189,7 @@ class Answer:
     abstained: bool
     timings: dict[str, float] = field(default_factory=dict)
     passages: tuple[Passage, ...] = ()  # everything retrieved, cited or not (the UI shows them on abstention)
+    evidence: tuple[Evidence, ...] = ()  # what the model was shown, numbered as in its prompt
     standalone_question: str = ""  # the follow-up rewritten without its history, when there was one
     draft: str = ""  # the model's raw text, before checking
     dropped: tuple[AnswerSentence, ...] = ()  # draft sentences no retrieved passage supports

@@ -22,9 +22,7 @@ import gradio as gr  # noqa: E402
 
 from .assistant import Assistant, Final, Token  # noqa: E402
 from .errors import QABotError  # noqa: E402
-from .fidelity import supporting_span  # noqa: E402
-from .retrieve import DateRange  # noqa: E402
-from .types import ABSTAIN_REASONS, Answer, Passage  # noqa: E402
+from .types import ABSTAIN_REASONS, Answer, DateRange, Passage  # noqa: E402
 
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl"]
 
@@ -106,14 +104,11 @@ def sources_html(answer: Answer | None, turn: int) -> str:
                  "<p>Closest passages looked at:</p>"]
         parts += [_passage_html(p, f"({p.rank})", f"qa-near-{turn}-{p.rank}", []) for p in answer.passages[:3]]
         return "".join(parts)
-    parts = []
-    for c in answer.citations:
-        spans = []
-        for s in answer.sentences:
-            if c.n in s.citations and (span := supporting_span(s.text, c.passage.chunk.text)):
-                spans.append(span)
-        parts.append(_passage_html(c.passage, f"[{c.n}]", f"qa-src-{turn}-{c.n}", spans))
-    return "".join(parts)
+    # the highlighted span is exactly what the model was shown as [n] and what the checker judged
+    return "".join(
+        _passage_html(c.passage, f"[{c.n}]", f"qa-src-{turn}-{c.n}", [c.span] if c.span else [])
+        for c in answer.citations
+    )
 
 
 def _text(content: Any) -> str:
@@ -149,10 +144,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     upload_dir = settings.corpus_dir / "uploads"
 
     def library_rows() -> list[list[Any]]:
-        return [[a.title, a.published or "", a.chunks, a.id] for a in assistant.index.articles()]
+        return [[a.title, a.published or "", a.chunks, a.id] for a in assistant.library()]
 
     def examples() -> list[str]:
-        titles = [a.title for a in assistant.index.articles()[:3] if a.title]
+        titles = [a.title for a in assistant.library()[:3] if a.title]
         return [f"What happened in “{t}”?" for t in titles] or ["What are the articles about?"]
 
     with gr.Blocks(title="qa-bot") as app:
@@ -177,7 +172,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         sources = gr.HTML(sources_html(None, 0), elem_id="qa-sources")
                 with gr.Accordion("Settings", open=False):
                     k = gr.Slider(1, 10, value=settings.k, step=1, label="Passages per answer")
-                    gr.Textbox(settings.llm_label, label="LLM in use", interactive=False)
+                    gr.Textbox(assistant.llm_label, label="LLM in use", interactive=False)
                     with gr.Row():
                         since = gr.Textbox(label="Only articles published on/after (YYYY-MM-DD)", elem_id="qa-since")
                         until = gr.Textbox(label="… and on/before (YYYY-MM-DD)", elem_id="qa-until")
@@ -274,7 +269,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         def remove_article(article_id: str):
             if not article_id:
                 return "Pick an article first.", gr.update(), gr.update()
-            n = assistant.index.remove_article(article_id)
+            n = assistant.remove(article_id)
             for p in upload_dir.glob("*"):  # an uploaded file would be re-added on the next start
                 if p.stem == article_id:
                     p.unlink()
@@ -297,7 +292,7 @@ def serve(assistant: Assistant, host: str, port: int, ingest_corpus: bool = True
     settings = assistant.settings
     if ingest_corpus and settings.corpus_dir.exists():
         print(assistant.ingest(settings.corpus_dir, progress=True).summary(), flush=True)
-    assistant.llm  # assemble/verify the model before the first visitor waits for it  # noqa: B018
+    assistant.load_llm()  # assemble, verify and load the model before the first visitor waits for it
     app = build_app(assistant)
     app.queue(default_concurrency_limit=settings.max_concurrent_answers)
     print(f"qa-bot web UI: http://{host}:{port}", flush=True)

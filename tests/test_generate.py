@@ -9,8 +9,9 @@ from langchain_core.messages import AIMessage
 
 from qa_bot.assistant import Assistant, Final, Token
 from qa_bot.errors import InputError
-from qa_bot.fidelity import SupportScorer, asked_kind, gives_kind
+from qa_bot.fidelity import SupportScorer
 from qa_bot.generate import parse_draft, stream_without_marker
+from qa_bot.policy import asked_kind, gives_kind
 from tests.conftest import TEST_CORPUS
 
 
@@ -36,6 +37,10 @@ def test_parse_draft_reads_citation_forms_and_drops_out_of_range():
         ("It cost $48.5 million.", (2,)),
         ("Tolls end in 2026.", (3, 1)),
     ]
+    # the "Answer:" label the prompt ends with is not part of the answer
+    assert parse_draft("Answer: It reopened on Monday [1].", 1).sentences == [("It reopened on Monday.", (1,))]
+    # "According to passage [2], ..." is about the prompt, not the news: the citation says where
+    assert parse_draft("According to passage [2], the toll is $2.", 2).sentences == [("The toll is $2.", (2,))]
 
 
 def test_supported_answer_keeps_citations_and_maps_them_to_passages(assistant_with):
@@ -43,18 +48,25 @@ def test_supported_answer_keeps_citations_and_maps_them_to_passages(assistant_wi
     ans = a.ask("How much did the Harbor Bridge repair cost?")
     assert not ans.abstained
     assert "[7]" not in ans.text and "$48.5 million" in ans.text
-    assert ans.citations and all(c.n <= len(ans.passages) for c in ans.citations)
-    cited = ans.citations[0].passage
-    assert cited.article.id == "harbor-bridge" and "$48.5 million" in cited.chunk.text
+    assert ans.citations and all(c.n <= len(ans.evidence) for c in ans.citations)
+    cited = ans.citations[0]
+    assert cited.passage.article.id == "harbor-bridge" and "$48.5 million" in cited.passage.chunk.text
+    # the citation carries the span the model was shown, and --json gives it with article offsets
+    s, e = cited.span
+    assert "$48.5 million" in cited.passage.chunk.text[s:e]
+    d = cited.to_dict()
+    assert d["quote"] == cited.passage.chunk.text[s:e]
+    assert d["quote_end"] - d["quote_start"] == e - s
 
 
 def test_wrong_citation_is_reattached_to_the_supporting_passage(assistant_with):
-    a = assistant_with("Tomas Brandt won the pie contest with a quince and apple pie [1].", k=5)
+    a = assistant_with("Tomas Brandt won the pie contest with a quince and apple pie [2].", k=5)
     ans = a.ask("Who won the pie contest at the orchard festival?")
     [c] = ans.citations
     assert "Tomas Brandt" in c.passage.chunk.text
-    # the model's [1] was the best passage by retrieval; if it was not the festival, it was moved
+    # the model cited [2]; whatever that was, the citation now points at the item that says it
     assert c.passage.article.id == "orchard-festival"
+    assert ans.evidence[c.n - 1].passage == c.passage
 
 
 def test_unsupported_sentence_is_dropped_and_fabricated_number_rejected(assistant_with):
@@ -126,6 +138,14 @@ def test_follow_up_is_condensed_before_retrieval(assistant_with):
 def test_answer_must_give_the_quantity_or_time_the_question_asks_for(question, answer, gives):
     kind = asked_kind(question)
     assert (kind is None or gives_kind(answer, kind, question)) is gives
+
+
+def test_premise_echo_is_declined_as_repeating_the_question(assistant_with):
+    a = assistant_with("The Harbor Bridge in Pellston reopened to traffic on Monday [1].")
+    ans = a.ask("After the Harbor Bridge in Pellston reopened to traffic on Monday, who cut the ribbon?")
+    assert ans.abstained and ans.abstain_reason == "repeats_question" and not ans.citations
+    a = assistant_with("Mayor Lena Okafor cut the ribbon [1].")
+    assert not a.ask("After the Harbor Bridge in Pellston reopened to traffic on Monday, who cut the ribbon?").abstained
 
 
 def test_supported_non_answer_to_a_how_much_question_abstains(assistant_with):

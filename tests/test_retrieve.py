@@ -1,5 +1,6 @@
 """Retrieval over a real Chroma index with the real embedder: the reference date decides
-which of two same-topic articles a "this week" question is about."""
+which of two same-topic articles a "this week" question is about; recency is a preference,
+not a wall; and the prompt is given the same reference date that retrieval used."""
 
 from __future__ import annotations
 
@@ -22,14 +23,20 @@ Dunmore's mayor, Petra Lindqvist, announced her resignation this week, citing he
 """
 
 
-def test_this_week_questions_prefer_articles_from_that_week(tmp_path, make_settings, embedder):
+def _assistant(tmp_path, make_settings, embedder, **articles: str) -> Assistant:
+    """A real index of the given articles (file stem -> markdown)."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "old.md").write_text(OLD)
-    (corpus / "new.md").write_text(NEW)
+    for stem, text in articles.items():
+        (corpus / f"{stem}.md").write_text(text)
     a = Assistant(make_settings(), progress=False)
     a._embedder = embedder
     a.ingest(corpus)
+    return a
+
+
+def test_this_week_questions_prefer_articles_from_that_week(tmp_path, make_settings, embedder):
+    a = _assistant(tmp_path, make_settings, embedder, old=OLD, new=NEW)
     q = "Which Dunmore mayor announced a resignation this week?"
     assert a.search(q, today=dt.date(2022, 7, 8))[0].article.id == "new"
     assert a.search(q, today=dt.date(2021, 8, 12))[0].article.id == "old"
@@ -44,3 +51,50 @@ def test_recency_window_reads_the_question():
     assert recency_window("What did the company recently announce?", today).start == dt.date(2022, 4, 9)
     assert recency_window("Who won the race this week?", None) is None
     assert recency_window("Which state is New Jersey next to?", today) is None
+
+
+BAKERY = """---
+title: "Dunmore Bakery Opens Second Shop"
+date: 2022-07-05
+---
+A bakery in Dunmore opened its second shop on Main Street this week, selling rye bread and pastries.
+"""
+
+
+def test_recency_is_a_preference_not_a_wall(tmp_path, make_settings, embedder):
+    """A recent article on another topic must not outrank the one that answers the question."""
+    a = _assistant(tmp_path, make_settings, embedder, old=OLD, bakery=BAKERY)
+    q = "Which Dunmore mayor announced a resignation after a budget dispute this week?"
+    assert a.search(q, today=dt.date(2022, 7, 8))[0].article.id == "old"
+
+
+def test_a_question_that_names_its_date_gets_no_recency_window():
+    today = dt.date(2022, 7, 8)
+    assert recency_window("Who won the race this week in 2019?", today) is None
+    assert recency_window("What did the mayor announce this week on March 3?", today) is None
+    assert recency_window("What did the company recently announce in May?", today) is None
+    assert recency_window("What did the company recently announce?", today) is not None
+
+
+def test_the_prompt_gets_the_reference_date_retrieval_used(make_settings, embedder):
+    """Without --today both default to the same date; with it, both use it."""
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from tests.conftest import TEST_CORPUS
+
+    seen: list[str] = []
+
+    class Recording(GenericFakeChatModel):
+        def _stream(self, messages, *args, **kwargs):
+            seen.append("\n".join(m.text for m in messages))
+            yield from super()._stream(messages, *args, **kwargs)
+
+    replies = iter([AIMessage(content="It cost $48.5 million [1].") for _ in range(2)])
+    a = Assistant(make_settings(), llm=Recording(messages=replies), progress=False)
+    a._embedder = embedder
+    a.ingest(TEST_CORPUS)
+    a.ask("How much did the Harbor Bridge repair cost?", today=dt.date(2024, 5, 20))
+    assert "Today's date: 2024-05-20" in seen[-1]
+    a.ask("How much did the Harbor Bridge repair cost?")
+    assert f"Today's date: {dt.date.today().isoformat()}" in seen[-1]

@@ -1,0 +1,88 @@
+"""The support scorer's hard rules (lexical only, so no embedder is needed), true and false cases:
+names matched exactly or as the same country/people (no prefix guessing), negation as content,
+two-letter names and "May" the surname, and the question's premise vouched for by its article."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa_bot.fidelity import SupportScorer, name_present, names, premise_terms
+
+S = SupportScorer(None)
+
+
+@pytest.mark.parametrize(
+    "sentence, passage, supported",
+    [
+        ("Lightman will travel to Beijing.", "Lighthizer will travel to Beijing next week.", False),
+        ("Lighthizer will travel to Beijing.", "Lighthizer will travel to Beijing next week.", True),
+        ("Chinese officials met the negotiators.", "Officials from China met the negotiators on Monday.", True),
+        ("Russian troops left the city.", "Troops from Russia left the city on Friday.", True),
+        ("Israeli officials praised the deal.", "Officials in Israel praised the deal.", True),
+        ("British officials praised the deal.", "Officials in Britain praised the deal.", True),
+        ("Canadian officials praised the deal.", "Officials in Cambodia praised the deal.", False),
+        ("President Xi will meet Trump in March.", "President Trump will meet the leader of China in March.", False),
+        ("Prime Minister Theresa May signed the deal.", "Prime Minister Boris Johnson signed the deal.", False),
+        ("The talks resume in May.", "The talks resume in May, officials said.", True),
+        ("The White House did not raise tariffs.", "The White House raised tariffs on steel.", False),
+        ("The White House did not raise tariffs.", "The White House did not raise tariffs on steel.", True),
+        ("The White House never raised tariffs.", "The White House raised tariffs on steel.", False),
+        ("The White House raised tariffs.", "The White House raised tariffs on steel.", True),
+        ("Trump's envoy arrived on Monday.", "The envoy sent by Trump arrived on Monday.", True),
+        ("The Democrats won the seat.", "A Democrat won the seat for the first time.", True),
+    ],
+)
+def test_support_hard_rules(sentence, passage, supported):
+    assert S.score(sentence, [passage]).supported is supported, S.score(sentence, [passage])
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("The deal was signed by Theresa May in London.", {"theresa", "may", "london"}),
+        ("The vote is in May and ends May 5.", set()),
+        ("They said President Xi would attend.", {"president", "xi"}),
+        ("Talks with the EU and NATO resume.", {"talks", "eu", "nato"}),  # over-inclusive at a sentence start:
+        # "talks" is then looked up in the passage like any name, and found in any passage about talks
+        ("Subway launched a new menu.", {"subway"}),  # a sentence-initial name is still a name
+        ("Meanwhile, the council met in Dunmore.", {"dunmore"}),  # an opener is not
+    ],
+)
+def test_names(text, expected):
+    assert names(text) == expected
+
+
+@pytest.mark.parametrize(
+    "name, text, present",
+    [
+        ("lightman", "Lighthizer met them.", False),
+        ("chinese", "China met them.", True),
+        ("china", "Chinese officials met them.", True),
+        ("iranian", "Iran met them.", True),
+        ("dutch", "The Netherlands met them.", True),
+        ("german", "Germany met them.", True),
+        ("germany", "Germans met them.", True),
+        ("canada", "Canberra met them.", False),
+        ("austria", "Australia met them.", False),
+    ],
+)
+def test_name_present(name, text, present):
+    from qa_bot.fidelity import _words_of
+
+    assert name_present(name, _words_of([text])) is present
+
+
+def test_the_articles_own_words_vouch_for_the_questions_premise_but_not_for_new_content():
+    question = "Which firm won the contract for the stadium in Pellston?"
+    cited = "Halden Builders won the contract to build the stadium."
+    same_article = ["Pellston council backs stadium plan", "The Pellston council approved the stadium budget."]
+    vouched = premise_terms(question, [cited, *same_article])
+    right = "Halden Builders won the contract for the stadium in Pellston."
+    assert not S.score(right, [cited]).supported  # the cited sentence alone does not say Pellston
+    assert S.score(right, [cited], vouched).supported
+    # a false premise: the article never mentions Pellston, so nothing vouches for it
+    other = premise_terms(question, [cited, "The Dunmore council approved the stadium budget."])
+    assert not S.score(right, [cited], other).supported
+    # the answer's new content must still be in the cited passage
+    assert not S.score("Halden Builders won the contract for the stadium in Pellston for $40 million.",
+                       [cited], vouched).supported
