@@ -59,7 +59,7 @@ def main() -> None:
             if not it.answerable:
                 continue
             passages = a.search(it.question, today=it.asked_on)
-            evidence = a.evidence(it.question, passages)
+            evidence = a.evidence(it.question, passages, it.asked_on)
             golds = [f" {normalize(g)} " for g in it.answers if g.strip()]
             in_chunks = any(g in f" {normalize(p.article.title + ' ' + p.chunk.text)} " for p in passages for g in golds)
             shown = " ".join(e.shown() for e in evidence)

@@ -39,7 +39,7 @@ from .generate import (
 )
 from .index import ArticleIndex, Embedder, IndexedArticle
 from .llms import as_llm_error, llm_label, make_chat_model
-from .retrieve import Retriever
+from .retrieve import Retriever, recency_window
 from .types import Answer, AnswerSentence, DateRange, Evidence, IngestReport, Passage
 
 MAX_QUESTION_CHARS = 2000
@@ -189,10 +189,11 @@ class Assistant:
         """Top-k passages; ``today`` (default: today's date) is the reference for "this week" questions."""
         return self.retriever.search(validate_question(question), k=k, dates=dates, today=today or dt.date.today())
 
-    def evidence(self, question: str, passages: Sequence[Passage]) -> list[Evidence]:
+    def evidence(self, question: str, passages: Sequence[Passage], today: dt.date | None = None) -> list[Evidence]:
         """What the model would be shown for ``question`` from ``passages`` (evidence.py)."""
         budget = EvidenceBudget(max_chars=self.settings.evidence_chars, max_items=self.settings.evidence_items)
-        return select_evidence(question, passages, self.embedder.embed, budget)
+        window = recency_window(question, today or dt.date.today())
+        return select_evidence(question, passages, self.embedder.embed, budget, window)
 
     # ---- answering -------------------------------------------------------------------------
 
@@ -233,7 +234,7 @@ class Assistant:
 
         standalone = timed("condense_s", self._condense, question, history) if history else question
         passages = timed("retrieve_s", self.search, standalone, k, dates, today)
-        evidence = timed("evidence_s", self.evidence, standalone, passages)
+        evidence = timed("evidence_s", self.evidence, standalone, passages, today)
 
         def finish(kept: list[AnswerSentence], dropped: list[AnswerSentence], draft: str, why: str) -> Final:
             timings["total_s"] = time.perf_counter() - t0

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
 
     # what the model reads
     evidence_chars: int = Field(
-        700, ge=200, le=8000, description="Characters of evidence text the LLM reads (~4.3 per token)"
+        620, ge=200, le=8000, description="Characters of evidence text the LLM reads (~4.3 per token)"
     )
     evidence_items: int = Field(4, ge=1, le=12, description="Most evidence items (sentence windows) shown to the LLM")
 

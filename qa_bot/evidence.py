@@ -31,7 +31,7 @@ import numpy as np
 
 from .chunking import split_sentences
 from .fidelity import content_words
-from .types import Evidence, Passage
+from .types import DateRange, Evidence, Passage, date_int
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 
@@ -40,7 +40,7 @@ EmbedFn = Callable[[list[str]], np.ndarray]
 class EvidenceBudget:
     """How much the model reads. ~4.3 characters per Qwen token in English news text."""
 
-    max_chars: int = 700  # body text of all items together (~160 tokens)
+    max_chars: int = 620  # body text of all items together (~145 tokens)
     max_items: int = 4
     max_items_per_article: int = 2
     min_relative_score: float = 0.45  # an item must score at least this share of the best one
@@ -48,6 +48,7 @@ class EvidenceBudget:
     rank_prior: float = 0.08
     shortlist: int = 8  # sentences (by lexical score) whose neighbourhoods get a semantic score
     neighbour_share: float = 0.5  # a neighbour joins its sentence if it scores at least this share of it
+    outside_window_weight: float = 0.75  # "this week" questions: sentences of older articles count for less
 
 
 @dataclass
@@ -86,9 +87,17 @@ def _sentences(passages: Sequence[Passage]) -> list[list[_Sentence]]:
 
 
 def score_sentences(
-    question: str, passages: Sequence[Passage], embed: EmbedFn | None, budget: EvidenceBudget
+    question: str,
+    passages: Sequence[Passage],
+    embed: EmbedFn | None,
+    budget: EvidenceBudget,
+    window: DateRange | None = None,
 ) -> list[list[_Sentence]]:
-    """Every sentence of every passage, scored against the question (see the module docstring)."""
+    """Every sentence of every passage, scored against the question (see the module docstring).
+
+    ``window``: the dates a time-relative question is about ("this week"); when some passages
+    fall inside it, sentences of the others are down-weighted, as retrieval prefers them too.
+    """
     by_passage = _sentences(passages)
     flat = [s for group in by_passage for s in group]
     if not flat:
@@ -113,8 +122,11 @@ def score_sentences(
         vecs = embed([question, *texts])
         semantic[picked] = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
     w_lex = budget.lexical_weight if embed is not None else 1.0
+    inside = [window is not None and window.admits({"published_int": date_int(p.article.published)}) for p in passages]
     for i, s in enumerate(flat):
         s.score = w_lex * lexical[i] + (1 - w_lex) * float(semantic[i]) + budget.rank_prior / (1 + s.passage)
+        if any(inside) and not inside[s.passage]:
+            s.score *= budget.outside_window_weight
     return by_passage
 
 
@@ -123,6 +135,7 @@ def select_evidence(
     passages: Sequence[Passage],
     embed: EmbedFn | None = None,
     budget: EvidenceBudget | None = None,
+    window: DateRange | None = None,
 ) -> list[Evidence]:
     """The numbered evidence the model is shown for ``question``: the best-scoring sentences, best
     first, each with its better-scoring neighbour when that one bears on the question too.
@@ -131,7 +144,7 @@ def select_evidence(
     neighbours with what is left: more, shorter items, 3 questions lost and none gained.)
     """
     budget = budget or EvidenceBudget()
-    by_passage = score_sentences(question, passages, embed, budget)
+    by_passage = score_sentences(question, passages, embed, budget, window)
     # a question is never evidence: quizzes and explainers quote the very question being asked
     usable = [s for group in by_passage for s in group if not s.headline and not _asks(passages, s)]
     ranked = sorted(usable, key=lambda s: -s.score)

@@ -201,7 +201,9 @@ def _words_of(texts: Iterable[str]) -> set[str]:
     for t in texts:
         for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", t):
             w = w.lower().replace("’", "'")
-            out.add(w[:-2] if w.endswith("'s") else w)
+            w = w[:-2] if w.endswith("'s") else w
+            out.add(w)
+            out.update(re.split(r"['-]", w))  # "d'alene" holds "alene", "al-sadr" holds "sadr"
     if "u.s" in out or re.search(r"\bU\.S\.?", " ".join(texts)) or "united" in out and "states" in out:
         out.add("us")
     return out

@@ -179,11 +179,13 @@ def gives_kind(answer: str, kind: str, question: str) -> bool:
 
 
 # Words that add no content to a restated premise: "The parade drew large crowds" answers no
-# "which event"; "monkeypox" in "The virus ... is monkeypox" does answer "which virus".
+# "which event", nor "rolled out a new item to attract younger consumers" "which item ... to attract a
+# younger crowd"; "monkeypox" in "The virus ... is monkeypox" does answer "which virus".
 _VAGUE = content_words(
     """large big huge major many much several some various new recent recently significant substantial number
     amount lot lots great good bad important notable high low also reportedly report reported news article
-    passage passages evidence source sources official officials people person thing things way ways"""
+    passage passages evidence source sources official officials people person thing things way ways item items
+    consumers customers crowd crowds audience audiences users fans residents public shoppers visitors viewers"""
 )
 
 

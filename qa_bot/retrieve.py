@@ -18,7 +18,7 @@ from .index import ArticleIndex, Embedder, article_from_meta
 from .types import Chunk, DateRange, Passage
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the head of each ranking
-RECENCY_MARGIN = 0.15  # cosine below the best candidate's at which the recency bonus has faded to nothing
+RECENCY_MARGIN = 0.25  # cosine below the best candidate's at which the recency bonus has faded to nothing
 
 # "this week" questions are about the news of that week: an older article on the same topic
 # (last year's resignation, last year's earthquake) is probably the wrong answer. Windows in

@@ -110,7 +110,7 @@ class Evidence:
     @property
     def header(self) -> str:
         a = self.passage.article
-        title = " ".join((a.title or a.id).split()[:14])
+        title = " ".join((a.title or a.id).split()[:10])
         return f"{title} ({a.published.isoformat()})" if a.published else title
 
     def shown(self, repeat: bool = False) -> str:

@@ -30,6 +30,7 @@ S = SupportScorer(None)
         ("The White House raised tariffs.", "The White House raised tariffs on steel.", True),
         ("Trump's envoy arrived on Monday.", "The envoy sent by Trump arrived on Monday.", True),
         ("The Democrats won the seat.", "A Democrat won the seat for the first time.", True),
+        ("Police arrested them in Coeur d'Alene.", "Police in Coeur d’Alene, Idaho, arrested them.", True),
     ],
 )
 def test_support_hard_rules(sentence, passage, supported):

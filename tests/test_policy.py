@@ -23,6 +23,10 @@ PREMISE_Q = "After the council approved the budget on Monday, which firm won the
         (PREMISE_Q, "Halden Builders won the stadium contract [1].", True),
         ("Besides the parade, which event drew crowds?", "The parade drew large crowds [1].", False),
         ("Besides the parade, which event drew crowds?", "The fireworks show drew crowds [1].", True),
+        # the premise in other words is still the premise
+        ("Which dish did the diner add to attract a younger crowd?",
+         "The diner added a new item to attract younger customers [1].", False),
+        ("Which dish did the diner add to attract a younger crowd?", "The diner added crispy tofu bowls [1].", True),
         ("Why did some cities cancel their fireworks displays?", "Drought [1].", True),  # one word, all of it new
         ("Why did some cities cancel their fireworks displays?", "Some cities canceled their fireworks displays [1].", False),
         ("Why did some cities cancel their fireworks displays?", "The cities canceled them because of severe drought [1].", True),
