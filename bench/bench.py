@@ -72,7 +72,7 @@ def main() -> None:
         a.llm  # noqa: B018  assemble/verify the GGUF once, so the cold runs measure a user's second start
         for i in range(args.cold_runs):
             wall, timing = cold_ask(Path(tmp))
-            print(f"cold `qa-bot ask` #{i + 1}: {wall:.2f}s wall to the printed answer")
+            print(f"cold `qa-bot ask` #{i + 1}: {wall:.2f}s from process start to exit (\"wall\" below: to the printed answer)")
             print(f"    {timing}")
         if not args.questions:
             return
