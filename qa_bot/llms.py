@@ -207,7 +207,7 @@ class LlamaCppChat(BaseChatModel):
                 from llama_cpp import Llama
 
                 t = time.perf_counter()
-                self._llama = Llama(
+                llama = Llama(
                     model_path=self.model_path,
                     n_ctx=self.n_ctx,
                     n_threads=self.n_threads,
@@ -215,7 +215,10 @@ class LlamaCppChat(BaseChatModel):
                     verbose=False,
                 )
                 if self.prefix_system:
-                    self._prepare_prefix()
+                    self._prepare_prefix(llama)
+                # published only when ready: a caller on another thread must not use the context
+                # while the prefix is still being computed or restored
+                self._llama = llama
                 self.load_s = time.perf_counter() - t
         return self._llama
 
@@ -228,7 +231,7 @@ class LlamaCppChat(BaseChatModel):
                           llama_cpp.__version__, self.prefix_system])
         return Path(self.state_dir) / f"prefix-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
 
-    def _prepare_prefix(self) -> None:
+    def _prepare_prefix(self, llama: Any) -> None:
         """Load the prefix state from disk, or compute and save it; on any failure, do without it."""
         import numpy as np
 
@@ -238,16 +241,16 @@ class LlamaCppChat(BaseChatModel):
                 with np.load(path) as data:
                     self._prefix = (data["ids"].astype(np.intc), data["state"].tobytes())
             else:
-                self._prefix = self._compute_prefix()
+                self._prefix = self._compute_prefix(llama)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(f".tmp-{os.getpid()}.npz")
                 np.savez(tmp, ids=self._prefix[0], state=np.frombuffer(self._prefix[1], dtype=np.uint8))
                 os.replace(tmp, path)
-            self._restore_prefix()
+            self._restore_prefix(llama)
         except Exception:  # noqa: BLE001  an optimisation only: answers are the same without it
             self._prefix = None
 
-    def _compute_prefix(self) -> tuple[Any, bytes]:
+    def _compute_prefix(self, llama: Any) -> tuple[Any, bytes]:
         """Tokens and KV state of the chat-template prefix that every call with ``prefix_system`` shares.
 
         The prefix is found as the common start of two formatted prompts that differ only in
@@ -258,7 +261,6 @@ class LlamaCppChat(BaseChatModel):
         import llama_cpp
         import numpy as np
 
-        llama = self._llama
         runs = []
         for user in ("a", "b"):
             llama.create_chat_completion(
@@ -277,13 +279,12 @@ class LlamaCppChat(BaseChatModel):
         written = int(llama_cpp.llama_state_get_data(llama._ctx.ctx, buf, size))
         return runs[0][:n].copy(), bytes(memoryview(buf)[:written])
 
-    def _restore_prefix(self) -> None:
+    def _restore_prefix(self, llama: Any) -> None:
         import ctypes
 
         import llama_cpp
 
         ids, state = self._prefix
-        llama = self._llama
         buf = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
         if llama_cpp.llama_state_set_data(llama._ctx.ctx, buf, len(state)) != len(state):
             raise RuntimeError("llama.cpp refused the saved state")
@@ -300,7 +301,7 @@ class LlamaCppChat(BaseChatModel):
         if llama.n_tokens >= len(ids) and (llama.input_ids[: len(ids)] == ids).all():
             return
         try:
-            self._restore_prefix()
+            self._restore_prefix(llama)
         except Exception:  # noqa: BLE001  fall back to evaluating the prompt in full
             self._prefix = None
 

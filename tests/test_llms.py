@@ -74,3 +74,32 @@ def test_real_model_packages_are_installed_and_match_the_official_size():
         from qa_bot.llms import _part_paths
 
         assert sum(p.stat().st_size for p in _part_paths(model)) == model.size
+
+
+@pytest.mark.integration
+def test_saved_system_prefix_is_restored_and_changes_no_answer(tmp_path):
+    """The fixed system prompt's KV state is computed once, saved, and restored by a new model
+    instance (a new process); answers at temperature 0 are the same as without it. Real 0.5B model."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from qa_bot import prompts
+    from qa_bot.llms import LlamaCppChat
+
+    gguf = str(ensure_local_model(LOCAL_MODELS["small"], progress=False))
+    messages = [SystemMessage(prompts.ANSWER_SYSTEM),
+                HumanMessage("Passages:\n[1] Bridge Reopens (2024-05-14)\nThe Harbor Bridge reopened on Monday "
+                             "after repairs that cost $48.5 million.\n\nQuestion: How much did the repairs cost?\n"
+                             "Answer (cite passages like [1]):")]
+
+    def model(**kw) -> LlamaCppChat:
+        return LlamaCppChat(model_path=gguf, n_ctx=2048, max_tokens=24, state_dir=str(tmp_path / "states"), **kw)
+
+    plain = model().invoke(messages).text
+    first = model(prefix_system=prompts.ANSWER_SYSTEM)
+    assert first.invoke(messages).text == plain
+    [saved] = (tmp_path / "states").glob("prefix-*.npz")
+    again = model(prefix_system=prompts.ANSWER_SYSTEM)
+    again.load()
+    assert again._prefix is not None and again._llama.n_tokens == len(again._prefix[0])  # restored, not recomputed
+    assert again.invoke(messages).text == plain == again.invoke(messages).text
+    assert "48.5" in plain
