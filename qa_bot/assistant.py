@@ -4,7 +4,7 @@ Owns the long-lived pieces (embedder, index, retriever, chat model), loads each 
 and runs the pipeline, which ``ask_stream`` reads as top to bottom:
 
     condense a follow-up -> retrieve -> select evidence -> decide whether to ask ->
-    draft -> check -> decide whether it answers
+    draft -> check -> decide whether it answers (declined: once more, with twice the evidence)
 
 Retrieval is retrieve.py, evidence evidence.py, the draft and its citations generate.py,
 support fidelity.py, and every decision to decline (with its reason) policy.py.
@@ -52,6 +52,14 @@ class Token:
     """A piece of the answer as the model writes it."""
 
     text: str
+
+
+@dataclass
+class Retry:
+    """The first draft was declined; the model is asked again with more evidence. Faces drop the
+    tokens streamed so far."""
+
+    reason: str
 
 
 @dataclass
@@ -260,30 +268,56 @@ class Assistant:
             yield finish([], [], "", "no_relevant_passage")
             return
 
-        t = time.perf_counter()
-        raw = ""
-        try:
-            inputs = answer_inputs(standalone, evidence, today)
-            tokens = (str(tok) for tok in answer_chain(self.llm).stream(inputs))
-            for piece in stream_without_marker(tokens):
-                if "ttft_s" not in timings:
-                    timings["ttft_s"] = time.perf_counter() - t0
-                raw += piece
-                yield Token(piece)
-        except QABotError:
-            raise
-        except Exception as e:  # connection errors from the server client
-            raise as_llm_error(e, self.settings) from e
-        timings["generate_s"] = time.perf_counter() - t
-        if policy.model_declined(raw):
-            yield finish([], [], raw, "model_not_found")
-            return
+        kept: list[AnswerSentence] = []
+        dropped: list[AnswerSentence] = []
+        for attempt in (1, 2):
+            t = time.perf_counter()
+            raw = ""
+            try:
+                inputs = answer_inputs(standalone, evidence, today)
+                tokens = (str(tok) for tok in answer_chain(self.llm).stream(inputs))
+                for piece in stream_without_marker(tokens):
+                    if "ttft_s" not in timings:
+                        timings["ttft_s"] = time.perf_counter() - t0
+                    raw += piece
+                    yield Token(piece)
+            except QABotError:
+                raise
+            except Exception as e:  # connection errors from the server client
+                raise as_llm_error(e, self.settings) from e
+            timings["generate_s"] = timings.get("generate_s", 0.0) + time.perf_counter() - t
 
-        t = time.perf_counter()
-        kept, dropped = check_draft(parse_draft(raw, len(evidence)), evidence, self.scorer, standalone, passages)
-        why = policy.verdict(standalone, kept)
-        timings["check_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            if policy.model_declined(raw):
+                kept, dropped, why = [], [], "model_not_found"
+            else:
+                kept, dropped = check_draft(parse_draft(raw, len(evidence)), evidence, self.scorer, standalone, passages)
+                why = policy.verdict(standalone, kept)
+            timings["check_s"] = timings.get("check_s", 0.0) + time.perf_counter() - t
+            wider = self._second_look(why, attempt, standalone, passages, today, evidence)
+            if not wider:
+                break
+            # Declined: look again with twice the evidence before saying the articles don't say.
+            # The checker judges the second draft exactly like the first.
+            evidence = wider
+            second_look_from = time.perf_counter()
+            yield Retry(why)
+        if attempt == 2:
+            timings["second_look_s"] = time.perf_counter() - second_look_from
         yield finish([] if why else kept, [*kept, *dropped] if why else dropped, raw, why)
+
+    def _second_look(
+        self, why: str, attempt: int, question: str, passages: Sequence[Passage], today: dt.date,
+        evidence: list[Evidence],
+    ) -> list[Evidence]:
+        """Twice the evidence for a second draft, or [] when there is no second look to take."""
+        if not why or attempt > 1 or not self.settings.second_look:
+            return []
+        budget = EvidenceBudget(max_chars=2 * self.settings.evidence_chars,
+                                max_items=min(12, 2 * self.settings.evidence_items))
+        wider = select_evidence(question, passages, self.embedder.embed, budget, recency_window(question, today))
+        shown = sum(len(e.text) for e in evidence)
+        return wider if sum(len(e.text) for e in wider) > shown else []
 
     def _condense(self, question: str, history: History) -> str:
         try:

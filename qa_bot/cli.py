@@ -194,7 +194,7 @@ def _print_sources(answer: Answer) -> None:
 
 
 def _stream_answer(assistant, question: str, history, args, today=None) -> Answer:
-    from .assistant import Final, Token
+    from .assistant import Final, Retry, Token
 
     streamed = ""
     final: Answer | None = None
@@ -202,6 +202,10 @@ def _stream_answer(assistant, question: str, history, args, today=None) -> Answe
         if isinstance(event, Token):
             streamed += event.text
             print(event.text, end="", flush=True)
+        elif isinstance(event, Retry):
+            print(f"{chr(10) if streamed else ''}(not an answer: {ABSTAIN_REASONS[event.reason]}; "
+                  "looking again with more of the passages)", flush=True)
+            streamed = ""
         elif isinstance(event, Final):
             final = event.answer
     assert final is not None

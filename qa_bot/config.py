@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         620, ge=200, le=8000, description="Characters of evidence text the LLM reads (~4.3 per token)"
     )
     evidence_items: int = Field(4, ge=1, le=12, description="Most evidence items (sentence windows) shown to the LLM")
+    second_look: bool = Field(
+        True, description="When a draft is declined, ask once more with twice the evidence before abstaining"
+    )
 
     # LLM
     llm: Literal["default", "small"] = Field(

@@ -20,7 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
-from .assistant import Assistant, Final, Token  # noqa: E402
+from .assistant import Assistant, Final, Retry, Token  # noqa: E402
 from .errors import QABotError  # noqa: E402
 from .types import ABSTAIN_REASONS, Answer, DateRange, Passage  # noqa: E402
 
@@ -216,6 +216,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         streamed += event.text
                         # greyed until checked: the draft's sentences may still be dropped or re-cited
                         history[-1] = {"role": "assistant", "content": f'<span class="qa-draft">{_esc(streamed)}</span>'}
+                        yield history, past, gr.update()
+                    elif isinstance(event, Retry):  # the draft was declined: a second look is coming
+                        streamed = ""
+                        history[-1] = {"role": "assistant", "content": '<span class="qa-draft">looking again…</span>'}
                         yield history, past, gr.update()
                     elif isinstance(event, Final):
                         past = [*past, event.answer]

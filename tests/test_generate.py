@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from qa_bot.assistant import Assistant, Final, Token
+from qa_bot.assistant import Assistant, Final, Retry, Token
 from qa_bot.errors import InputError
 from qa_bot.fidelity import SupportScorer
 from qa_bot.generate import parse_draft, stream_without_marker
@@ -16,7 +18,11 @@ from tests.conftest import TEST_CORPUS
 
 
 def fake(*replies: str) -> GenericFakeChatModel:
-    return GenericFakeChatModel(messages=iter([AIMessage(content=r) for r in replies]))
+    """Replies in order, then the last one again (a declined draft gets a second look)."""
+    return GenericFakeChatModel(
+        messages=itertools.chain((AIMessage(content=r) for r in replies), itertools.repeat(AIMessage(content=replies[-1])))
+        if replies else iter([])
+    )
 
 
 @pytest.fixture
@@ -91,6 +97,23 @@ def test_model_marker_means_abstention_and_is_never_streamed(assistant_with):
     assert not [e for e in events if isinstance(e, Token)]
     assert isinstance(events[-1], Final) and events[-1].answer.abstained
     assert events[-1].answer.abstain_reason == "model_not_found"
+
+
+def test_a_declined_draft_gets_a_second_look_with_more_evidence(assistant_with):
+    a = assistant_with("NOT_IN_ARTICLES", "Drivers pay a toll of $2 [1].", evidence_chars=200)
+    events = list(a.ask_stream("How much is the toll on the Harbor Bridge?"))
+    retries = [e for e in events if isinstance(e, Retry)]
+    assert len(retries) == 1 and retries[0].reason == "model_not_found"
+    ans = events[-1].answer
+    assert not ans.abstained and "$2" in ans.text and ans.timings["second_look_s"] > 0
+    assert sum(len(e.text) for e in ans.evidence) > 200  # the second draft saw more than the first
+    # a second decline is final, and there is no third look
+    a = assistant_with("NOT_IN_ARTICLES", evidence_chars=200)
+    events = list(a.ask_stream("How much is the toll on the Harbor Bridge?"))
+    assert sum(isinstance(e, Retry) for e in events) == 1 and events[-1].answer.abstained
+    # with the setting off, the first decline is final
+    a = assistant_with("NOT_IN_ARTICLES", second_look=False)
+    assert not [e for e in a.ask_stream("How much is the toll on the Harbor Bridge?") if isinstance(e, Retry)]
 
 
 def test_irrelevant_question_abstains_without_calling_the_model(assistant_with):
