@@ -200,7 +200,7 @@ def stream_without_marker(tokens: Iterator[str]) -> Iterator[str]:
             yield tok
             continue
         buffer += tok
-        probe = buffer.strip()
+        probe = buffer.strip().upper().replace(" ", "_")  # "Not_IN_ARTICLES", "not in articles" too
         if probe and not prompts.NOT_FOUND.startswith(probe[: len(prompts.NOT_FOUND)]):
             released = True
             yield buffer
