@@ -103,7 +103,7 @@ class Assistant:
         with self._lock:
             if self._embedder is None:
                 t = time.perf_counter()
-                self._embedder = Embedder(self.settings.embedder_backend)
+                self._embedder = Embedder(self.settings.embedder_backend, self.settings.model_cache_dir)
                 self.load_timings["embedder_load_s"] = time.perf_counter() - t
             return self._embedder
 
@@ -197,9 +197,13 @@ class Assistant:
         """Top-k passages; ``today`` (default: today's date) is the reference for "this week" questions."""
         return self.retriever.search(validate_question(question), k=k, dates=dates, today=today or dt.date.today())
 
-    def evidence(self, question: str, passages: Sequence[Passage], today: dt.date | None = None) -> list[Evidence]:
-        """What the model would be shown for ``question`` from ``passages`` (evidence.py)."""
-        budget = EvidenceBudget(max_chars=self.settings.evidence_chars, max_items=self.settings.evidence_items)
+    def evidence(
+        self, question: str, passages: Sequence[Passage], today: dt.date | None = None, scale: int = 1
+    ) -> list[Evidence]:
+        """What the model would be shown for ``question`` from ``passages`` (evidence.py); ``scale``
+        multiplies the budget (the second look reads twice as much)."""
+        budget = EvidenceBudget(max_chars=scale * self.settings.evidence_chars,
+                                max_items=min(12, scale * self.settings.evidence_items))
         window = recency_window(question, today or dt.date.today())
         return select_evidence(question, passages, self.embedder.embed, budget, window)
 
@@ -313,9 +317,7 @@ class Assistant:
         """Twice the evidence for a second draft, or [] when there is no second look to take."""
         if not why or attempt > 1 or not self.settings.second_look:
             return []
-        budget = EvidenceBudget(max_chars=2 * self.settings.evidence_chars,
-                                max_items=min(12, 2 * self.settings.evidence_items))
-        wider = select_evidence(question, passages, self.embedder.embed, budget, recency_window(question, today))
+        wider = self.evidence(question, passages, today, scale=2)
         shown = sum(len(e.text) for e in evidence)
         return wider if sum(len(e.text) for e in wider) > shown else []
 

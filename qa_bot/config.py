@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     n_threads: int = Field(max(1, min(4, os.cpu_count() or 2)), description="Local model CPU threads")
     n_batch: int = Field(512, description="Local model prompt batch size")
     model_cache_dir: Path | None = Field(
-        None, description="Where assembled GGUF files go (default: user cache)"
+        None, description="Where assembled GGUF files, their prompt caches and the ONNX embedder go (default: user cache)"
     )
 
     # fidelity

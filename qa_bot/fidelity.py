@@ -29,7 +29,7 @@ EmbedFn = Callable[[list[str]], np.ndarray]
 
 LEXICAL_WEIGHT = 0.6
 
-_STOPWORDS = frozenset(
+STOPWORDS = frozenset(
     """a an the and or but if then than so of to in on at by for with from as into onto over under about after
     before between during through up down out off again further once is are was were be been being am do does did
     done doing have has had having will would shall should can could may might must it its it's this that these
@@ -73,7 +73,7 @@ def content_words(text: str) -> set[str]:
             words.append("us" if lw.startswith("u") and "k" not in lw else lw.replace(".", ""))
             continue
         lw = lw.replace(".", "")
-        if lw in _STOPWORDS or len(lw) < 2:
+        if lw in STOPWORDS or len(lw) < 2:
             continue
         words.append(lw)
     return _stem(words)
@@ -189,13 +189,13 @@ def names(text: str) -> set[str]:
         elif word.isupper():
             if w in ("a", "i", "ok", "am", "pm", "ad", "tv"):
                 continue
-        elif w in _STOPWORDS or (initial and w in _SENTENCE_OPENERS):
+        elif w in STOPWORDS or (initial and w in _SENTENCE_OPENERS):
             continue
         out.add("us" if w in ("us", "usa") else w)
     return out
 
 
-def _words_of(texts: Iterable[str]) -> set[str]:
+def words_of(texts: Iterable[str]) -> set[str]:
     """Every word of ``texts``, lower-cased, possessives dropped: the vocabulary names are looked up in."""
     out = set()
     for t in texts:
@@ -290,7 +290,7 @@ class SupportScorer:
         lex = len(words & have) / len(words) if words else (1.0 if vouched else 0.0)
         nums = numbers(sentence) - vouched
         have_nums = set().union(*(numbers(p) for p in passages)) if passages else set()
-        vocabulary = _words_of(passages)
+        vocabulary = words_of(passages)
         missing_names = {n for n in names(sentence) - vouched if not name_present(n, vocabulary, have)}
         missing = (nums - have_nums) | missing_names
         if negated(sentence) and not any(negated(p) for p in passages):
@@ -340,8 +340,8 @@ def premise_terms(question: str, article_texts: Sequence[str]) -> frozenset[str]
         return frozenset()
     q_words = content_words(question)
     have = set().union(*(content_words(t) for t in article_texts))
-    vocabulary = _words_of(article_texts)
-    q_names = {n for n in names(question) if n not in _STOPWORDS}
+    vocabulary = words_of(article_texts)
+    q_names = {n for n in names(question) if n not in STOPWORDS}
     names_in = {n for n in q_names if name_present(n, vocabulary, have)}
     about = bool(names_in) if q_names else len(q_words & have) >= 0.5 * len(q_words)
     if not about:

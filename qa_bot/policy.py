@@ -20,7 +20,16 @@ from collections.abc import Sequence
 
 from . import prompts
 from .config import Settings
-from .fidelity import _STOPWORDS, MONTHS, content_words, name_present, names, numbers, strip_citations
+from .fidelity import (
+    MONTHS,
+    STOPWORDS,
+    content_words,
+    name_present,
+    names,
+    numbers,
+    strip_citations,
+    words_of,
+)
 from .types import AnswerSentence, Passage
 
 # ---- 1. worth asking the model? -------------------------------------------------------------
@@ -28,8 +37,6 @@ from .types import AnswerSentence, Passage
 
 def question_coverage(question: str, passages: Sequence[Passage]) -> tuple[float, float]:
     """(best share of the question's content words in one passage, best share of its names in one passage)."""
-    from .fidelity import _words_of
-
     words, nms = content_words(question), names(question)
     best_words = best_names = 0.0
     for p in passages:
@@ -37,7 +44,7 @@ def question_coverage(question: str, passages: Sequence[Passage]) -> tuple[float
         if words:
             best_words = max(best_words, len(words & content_words(text)) / len(words))
         if nms:
-            vocab = _words_of([text])
+            vocab = words_of([text])
             best_names = max(best_names, sum(name_present(n, vocab) for n in nms) / len(nms))
     return best_words, best_names
 
@@ -154,7 +161,7 @@ def _new_names(answer: str, question: str) -> set[str]:
         w = word.lower()
         w = w[:-2] if w.endswith(("'s", "’s")) else w
         acronym = len(word) >= 2 and word.isupper()  # "US", "NATO": names even where "us" is a stopword
-        if (w in _STOPWORDS and not acronym) or w in ("i", "a") or w in q_vocab:
+        if (w in STOPWORDS and not acronym) or w in ("i", "a") or w in q_vocab:
             continue
         if not name_present(w, q_vocab):
             found.add(w)

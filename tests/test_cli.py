@@ -88,3 +88,26 @@ def test_dead_llm_server_is_a_one_line_error(tmp_path):
 def test_bad_arguments_exit_nonzero(tmp_path, arg):
     p = qa("search", arg, "tariffs", data_dir=tmp_path)
     assert p.returncode != 0 and "Traceback" not in p.stderr
+
+
+def test_global_flags_before_the_subcommand_are_kept(tmp_path):
+    """`qa-bot --data-dir X ingest` used to index into the default folder: the subcommand's own copy of
+    the flag reset it."""
+    elsewhere = tmp_path / "elsewhere"
+    p = qa("--data-dir", str(elsewhere), "-q", "ingest", str(TEST_CORPUS), data_dir=tmp_path / "default")
+    assert p.returncode == 0, p.stderr
+    assert (elsewhere / "chroma").is_dir() and not (tmp_path / "default").exists()
+    p = qa("--data-dir", str(elsewhere), "config", data_dir=tmp_path / "default")
+    assert any(line.startswith("data_dir ") and str(elsewhere) in line for line in p.stdout.splitlines())
+
+
+@pytest.mark.integration
+def test_verbose_ask_says_where_the_time_went_and_what_the_model_read(tmp_path):
+    assert qa("ingest", "-q", str(SEED_CORPUS), data_dir=tmp_path).returncode == 0
+    p = qa("ask", "--verbose", "When could the US raise tariffs on Chinese goods?", data_dir=tmp_path)
+    assert p.returncode == 0, p.stderr
+    [timings] = [ln for ln in p.stderr.splitlines() if ln.startswith("timings: ")]
+    for part in ("startup", "index_open", "embedder_load", "llm_load", "retrieve", "evidence", "ttft", "total", "wall"):
+        assert f"{part} " in timings, timings
+    assert "shown [1] China Vows to Buy More U.S. Goods" in p.stderr  # the headline the model read
+    assert "March 1" in p.stdout

@@ -68,9 +68,9 @@ def test_names(text, expected):
     ],
 )
 def test_name_present(name, text, present):
-    from qa_bot.fidelity import _words_of
+    from qa_bot.fidelity import words_of
 
-    assert name_present(name, _words_of([text])) is present
+    assert name_present(name, words_of([text])) is present
 
 
 def test_the_articles_own_words_vouch_for_the_questions_premise_but_not_for_new_content():
