@@ -1,18 +1,20 @@
 """Select what the model reads: the sentences of the retrieved passages that bear on the question.
 
-Prompt reading is the whole cost of an answer on a laptop CPU (the 1.5B model reads about 160
-tokens/s on 2 cores), and five whole chunks are ~1,000 tokens, most of them about something
-else. So each retrieved chunk is split into sentences, every sentence is scored against the
-question, and the best ones -- each with the neighbour that scores higher, since the answer to
-"which company won the contract?" often sits beside the sentence that repeats the question's
-words -- are shown as numbered evidence, each with its headline and date. An item is a span
-of one chunk, so a citation ``[n]`` still maps to a chunk and to the exact span highlighted.
+Prompt reading is the whole cost of an answer on a laptop CPU (the 1.5B model reads about 95
+prompt tokens/s on this project's 2 cores), and five whole chunks are ~1,100 tokens, most of them
+about something else. So each retrieved chunk is split into sentences, every sentence is scored
+against the question, and the best ones -- each with its better-scoring neighbour when that one
+bears on the question too, since the answer to "which company won the contract?" often sits
+beside the sentence that repeats the question's words -- are shown as numbered evidence, each
+with its headline and date. An item is a span of one chunk, so a citation ``[n]`` still maps to
+a chunk and to the exact span highlighted.
 
 The score of a sentence blends:
 * the IDF-weighted share of the question's content words it contains (IDF over the candidate
   sentences, so words every candidate shares count for little);
-* its cosine similarity to the question (MiniLM, when an embedder is given);
-* a small prior for the rank of its chunk, since retrieval already fused dense and BM25 signals.
+* its cosine similarity to the question (MiniLM, for a lexical shortlist and its neighbours);
+* a small prior for the rank of its chunk, since retrieval already fused dense and BM25 signals;
+* for a "this week" question, a discount for articles outside that week when some are inside.
 
 Items are taken best first while they fit the character budget and score within a fraction of
 the best (the score gap decides how many, not a fixed k), at most two per article so a second
