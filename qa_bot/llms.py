@@ -246,9 +246,19 @@ class LlamaCppChat(BaseChatModel):
                 tmp = path.with_suffix(f".tmp-{os.getpid()}.npz")
                 np.savez(tmp, ids=self._prefix[0], state=np.frombuffer(self._prefix[1], dtype=np.uint8))
                 os.replace(tmp, path)
+                self._prune_prefixes(keep=path)
             self._restore_prefix(llama)
         except Exception:  # noqa: BLE001  an optimisation only: answers are the same without it
             self._prefix = None
+
+    def _prune_prefixes(self, keep: Path) -> None:
+        """Drop saved prefixes of this model for system prompts it no longer uses (a few MB each)."""
+        model = Path(self.model_path).name
+        for old in keep.parent.glob("prefix-*.npz"):
+            if old != keep and old.with_suffix(".model").exists() and old.with_suffix(".model").read_text() == model:
+                old.unlink(missing_ok=True)
+                old.with_suffix(".model").unlink(missing_ok=True)
+        keep.with_suffix(".model").write_text(model)
 
     def _compute_prefix(self, llama: Any) -> tuple[Any, bytes]:
         """Tokens and KV state of the chat-template prefix that every call with ``prefix_system`` shares.

@@ -103,3 +103,7 @@ def test_saved_system_prefix_is_restored_and_changes_no_answer(tmp_path):
     assert again._prefix is not None and again._llama.n_tokens == len(again._prefix[0])  # restored, not recomputed
     assert again.invoke(messages).text == plain == again.invoke(messages).text
     assert "48.5" in plain
+    # a changed system prompt replaces this model's saved prefix instead of piling up beside it
+    model(prefix_system=prompts.ANSWER_SYSTEM + " Be brief.").load()
+    [replaced] = (tmp_path / "states").glob("prefix-*.npz")
+    assert replaced != saved
