@@ -111,7 +111,7 @@ class _OnnxEncoder:
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         # length-sorted batches: padding to the longest text of a batch wastes less
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), 384), dtype=np.float32)
+        out: np.ndarray | None = None
         for b in range(0, len(order), batch_size):
             idx = order[b : b + batch_size]
             with self._lock:
@@ -125,7 +125,10 @@ class _OnnxEncoder:
             m = mask[..., None].astype(np.float32)
             pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
             pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+            if out is None:
+                out = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
             out[idx] = pooled
+        assert out is not None  # texts is never empty here (Embedder.embed checks)
         return out
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .fidelity import SupportScorer
+from .fidelity import SupportScorer, stem
 
 METRICS = [
     "retrieval_recall_at_5", "retrieval_recall_at_10", "retrieval_mrr", "answer_accuracy", "answer_recall",
@@ -106,9 +106,7 @@ def token_recall(answer: str, gold: str) -> float:
 
 
 def _stem_token(word: str) -> str:
-    from .fidelity import _stem
-
-    return next(iter(_stem([word])), word)
+    return next(iter(stem([word])), word)
 
 
 # answer_correct_lenient = answer_recall >= this. Chosen on tests/data/answer_labels.jsonl (40 team-written

@@ -53,7 +53,8 @@ def strip_citations(text: str) -> str:
 _STEMMER = None
 
 
-def _stem(words: list[str]) -> set[str]:
+def stem(words: list[str]) -> set[str]:
+    """Snowball English stems of ``words`` (the stemmer BM25 uses too)."""
     global _STEMMER
     if _STEMMER is None:
         import Stemmer
@@ -76,7 +77,7 @@ def content_words(text: str) -> set[str]:
         if lw in STOPWORDS or len(lw) < 2:
             continue
         words.append(lw)
-    return _stem(words)
+    return stem(words)
 
 
 # Words a small model wraps answers in ("According to passage [2], ..."): about the prompt, not
@@ -143,11 +144,8 @@ _DEMONYM_SUFFIXES = ("n", "an", "ian", "ean", "ese", "i", "ish")
 
 
 def _demonym_pair(a: str, b: str) -> bool:
-    """``a`` and ``b`` name the same country and its people: China/Chinese, Iran/Iranian, Israel/Israeli."""
-    if a == b:
-        return True
-    if any(a in g and b in g for g in _DEMONYMS):
-        return True
+    """``a`` and ``b`` name a country and its people by suffix: China/Chinese, Iran/Iranian, Israel/Israeli
+    (the pairs no suffix derives are in ``_DEMONYMS``)."""
     short, long_ = sorted((a, b), key=len)
     base = short[:-1] if short[-1] in "aeiouy" else short
     return len(base) >= 4 and long_.startswith(base) and long_[len(base):] in _DEMONYM_SUFFIXES
@@ -172,9 +170,7 @@ def names(text: str) -> set[str]:
     ("Trump's" -> "trump").
     """
     text = strip_citations(text.strip())
-    month_may = {m.end() - 3 for m in _MAY_MONTH.finditer(text)} | {
-        m.start() for m in _MAY_MONTH.finditer(text) if m.group().startswith("May")
-    }
+    month_may = {m.end() - 3 for m in _MAY_MONTH.finditer(text)}  # every match ends with "May"
     out = set()
     for m in _NAME.finditer(text):
         word = m.group(1)
@@ -216,7 +212,7 @@ def name_present(name: str, vocabulary: set[str], stems: set[str] | None = None)
     """
     if name in vocabulary:
         return True
-    if stems is not None and _stem([name]) <= stems:
+    if stems is not None and stem([name]) <= stems:
         return True
     if any(name in g and not vocabulary.isdisjoint(g) for g in _DEMONYMS):
         return True
@@ -241,8 +237,6 @@ def _flat(text: str) -> str:
 def quotations(text: str) -> list[str]:
     """The quoted spans of ``text`` (straight or curly double quotes)."""
     return [a or b for a, b in _QUOTE.findall(text)]
-
-
 
 
 def _windows(texts: Sequence[str]) -> list[str]:

@@ -10,6 +10,7 @@ survives answers the question is policy.py's call.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -138,7 +139,8 @@ def check_draft(
     """
     texts = [e.shown() for e in evidence]
 
-    def vouched(ns: Sequence[int]) -> frozenset[str]:
+    @functools.cache  # asked for the same citations by the support check, _minimal and re-attachment
+    def vouched(ns: tuple[int, ...]) -> frozenset[str]:
         if not question:
             return frozenset()
         articles = {evidence[n - 1].passage.article.id for n in ns}

@@ -13,6 +13,7 @@ import importlib
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,8 +203,6 @@ class LlamaCppChat(BaseChatModel):
         """Load the weights (once; safe to call from a background thread while the caller retrieves)."""
         with self._load_lock:
             if self._llama is None:
-                import time
-
                 from llama_cpp import Llama
 
                 t = time.perf_counter()

@@ -34,6 +34,12 @@ class DateRange:
             return None
         return conds[0] if len(conds) == 1 else {"$and": conds}
 
+    def within(self, other: DateRange) -> DateRange:
+        """The dates in both ranges (an open end takes the other range's end)."""
+        starts = [d for d in (self.start, other.start) if d]
+        ends = [d for d in (self.end, other.end) if d]
+        return DateRange(max(starts, default=None), min(ends, default=None))
+
     def admits(self, meta: dict[str, Any]) -> bool:
         """Does a chunk with this metadata fall in the range? Undated chunks fall outside a bounded range."""
         d = int(meta.get("published_int") or 0)

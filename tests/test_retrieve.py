@@ -98,3 +98,12 @@ def test_the_prompt_gets_the_reference_date_retrieval_used(make_settings, embedd
     assert "Today's date: 2024-05-20" in seen[-1]
     a.ask("How much did the Harbor Bridge repair cost?")
     assert f"Today's date: {dt.date.today().isoformat()}" in seen[-1]
+
+
+def test_date_ranges_intersect_with_open_ends():
+    from qa_bot.types import DateRange
+
+    week = DateRange(dt.date(2022, 6, 28), dt.date(2022, 7, 9))
+    assert week.within(DateRange()) == week  # no user filter: the window alone
+    assert week.within(DateRange(dt.date(2022, 7, 1), None)) == DateRange(dt.date(2022, 7, 1), dt.date(2022, 7, 9))
+    assert week.within(DateRange(None, dt.date(2022, 7, 2))) == DateRange(dt.date(2022, 6, 28), dt.date(2022, 7, 2))
