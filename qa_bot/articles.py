@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,11 +94,11 @@ def decode(data: bytes, name: str) -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             raise SkipFile("invalid UTF-16") from None
-    head = data[:8192]
-    if b"\x00" in head:
+    if b"\x00" in data[:8192]:
         raise SkipFile("binary file (contains NUL bytes)")
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
-    if controls > len(head) * 0.02:
+    # the whole file, not just its head: text with a binary tail is refused too
+    controls = len(data) - len(data.translate(None, _BINARY_BYTES))
+    if controls > len(data) * 0.02:
         raise SkipFile("binary file (control characters)")
     try:
         return data.decode("utf-8-sig")
@@ -116,12 +118,32 @@ def decode(data: bytes, name: str) -> str:
     return str(best)
 
 
+_BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
+# C0/C1 controls (terminal escapes, NUL, bell), lone surrogates, and the invisible format
+# characters that can hide or reorder text: zero-width spaces and joiners, bidi embeddings,
+# overrides and isolates, the BOM. None of them is article content.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff\u00ad\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without terminal escape sequences and control, bidi-override, zero-width and
+    lone-surrogate characters."""
+    return _INVISIBLE.sub("", _ESCAPE_SEQUENCE.sub("", text))
+
+
 def clean_text(text: str) -> str:
-    """Normalise whitespace and undo Markdown syntax that is not content.
+    """Normalise whitespace, drop invisible characters, undo Markdown syntax that is not content.
 
     ``[name](#)`` -> ``name``, ``\\$`` -> ``$``, ``*Photo: X*`` -> ``Photo: X``, ``## Head`` -> ``Head``.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ").replace("\u200b", "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = strip_invisible(text.replace("\x0c", "\n").replace("\x0b", "\n"))
     # escaped characters are literal: park them in private-use code points while emphasis is removed
     text = _MD_ESCAPE.sub(lambda m: chr(0xF0000 + ord(m.group(1))), text)
     text = _MD_LINK.sub(r"\1", text)
@@ -183,6 +205,27 @@ def _guess_title(text: str) -> str:
     return lines[0][:200] if lines else ""
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML without aliases (no "billion laughs") and with dates left as text.
+
+    PyYAML would build ``date: 2019-02-30`` into a date object and raise; as text it goes
+    through ``parse_date``, which simply finds no date in it.
+    """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in rules if tag != "tag:yaml.org,2002:timestamp"]
+        for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            raise SkipFile("front matter uses YAML aliases (refused: they can expand without bound)")
+        return super().compose_node(parent, index)
+
+
+MAX_FRONT_MATTER = 16_000  # characters; front matter is a few lines of metadata
+
+
 def _front_matter(text: str) -> tuple[dict, str]:
     if not text.startswith("---"):
         return {}, text
@@ -191,26 +234,41 @@ def _front_matter(text: str) -> tuple[dict, str]:
         return {}, text
     raw = text[3 : 3 + end.start()]
     body = text[3 + end.end() :]
+    if len(raw) > MAX_FRONT_MATTER:
+        raise SkipFile(f"front matter too long ({len(raw)} characters > {MAX_FRONT_MATTER})")
     try:
-        meta = yaml.safe_load(raw) or {}
-    except yaml.YAMLError:
+        meta = yaml.load(raw, Loader=_FrontMatterLoader) or {}  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, RecursionError):
         return {}, text
     return (meta if isinstance(meta, dict) else {}), body
 
 
-def _article(article_id: str, text: str, meta: dict, path: str) -> Article:
+def _meta_text(meta: dict, *keys: str) -> str:
+    """The first of ``keys`` that holds a scalar, as clean one-line text (lists, maps are ignored)."""
+    for key in keys:
+        value = meta.get(key)
+        if isinstance(value, str | int | float | dt.date) and not isinstance(value, bool):
+            return " ".join(strip_invisible(str(value)).split())
+    return ""
+
+
+def _article(article_id: str, text: str, meta: dict, path: str, warnings: list[str] | None = None) -> Article:
     text = clean_text(text)
     if len(text) < 20:
         raise SkipFile("no article text (fewer than 20 characters after cleaning)")
-    title = clean_text(str(meta.get("title") or "")) or _guess_title(text)
-    published = parse_date(meta.get("date") or meta.get("published")) or find_date(text[:600])
+    title = clean_text(_meta_text(meta, "title")) or _guess_title(text)
+    stated = meta.get("date") or meta.get("published")
+    published = parse_date(stated) if isinstance(stated, str | dt.date) else None
+    if stated and published is None and warnings is not None:
+        warnings.append(f"date {_meta_text(meta, 'date', 'published')[:40]!r} is not a real date; "
+                        "using the first date in the text, if any")
     return Article(
-        id=article_id,
+        id=strip_invisible(article_id).strip()[:200] or "article",
         title=title[:300],
         text=text,
-        published=published,
-        source=str(meta.get("source") or ""),
-        url=str(meta.get("url") or ""),
+        published=published or find_date(text[:600]),
+        source=_meta_text(meta, "source")[:200],
+        url=_meta_text(meta, "url")[:2000],
         path=path,
     )
 
@@ -257,6 +315,9 @@ def _html_article(article_id: str, html: str, path: str) -> Article:
         ]
     ):
         junk.decompose()
+    for el in soup.find_all(_hidden):  # text a reader never sees must not reach the model either
+        if not el.decomposed:
+            el.decompose()
     root = soup.find("article") or soup.find("main") or soup.body or soup
     blocks = []
     for el in root.find_all(["p", "h1", "h2", "h3", "h4", "li", "blockquote", "pre", "figcaption", "td"]):
@@ -273,32 +334,70 @@ def _html_article(article_id: str, html: str, path: str) -> Article:
     return _article(article_id, text, meta, path)
 
 
-def load_file(path: Path, max_bytes: int, root: Path | None = None) -> list[Article]:
-    """One file -> its articles (a JSONL file holds many). Raises SkipFile with the reason."""
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|opacity\s*:\s*0(?![.\d]*[1-9])"
+    r"|(?:left|top|text-indent)\s*:\s*-\d{3,}",
+    re.I,
+)
+
+
+def _hidden(tag) -> bool:  # type: ignore[no-untyped-def]
+    """An element the page hides from its readers (a place to plant text for a model)."""
+    if tag.has_attr("hidden") or str(tag.get("aria-hidden", "")).lower() == "true":
+        return True
+    return bool(_HIDDEN_STYLE.search(str(tag.get("style", ""))))
+
+
+def load_file(path: Path, max_bytes: int, warnings: list[str] | None = None) -> list[Article]:
+    """One file -> its articles (a JSONL file holds many). Raises SkipFile with the reason.
+
+    Whatever goes wrong inside one file (a parser's RecursionError, a library's ValueError)
+    becomes a SkipFile: one bad file never stops an ingest. Problems that don't cost the
+    article (an impossible date) are appended to ``warnings``.
+    """
+    try:
+        return _load_file(path, max_bytes, warnings)
+    except SkipFile:
+        raise
+    except RecursionError:
+        raise SkipFile("too deeply nested to parse") from None
+    except MemoryError:
+        raise SkipFile("too large to parse in memory") from None
+    except Exception as e:  # noqa: BLE001 - any failure of one file is that file's skip reason
+        detail = " ".join(str(e).split())[:120]
+        raise SkipFile(f"could not be parsed ({type(e).__name__}{': ' + detail if detail else ''})") from None
+
+
+def _load_file(path: Path, max_bytes: int, warnings: list[str] | None) -> list[Article]:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise SkipFile(
             f"unsupported file type {suffix or '(none)'}; use {', '.join(sorted(SUPPORTED_SUFFIXES))}"
         )
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise SkipFile(f"too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB limit)")
-        data = path.read_bytes()
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise SkipFile("not a regular file (a folder, FIFO, socket or device)")
+        if st.st_size > max_bytes:
+            raise SkipFile(f"too large ({st.st_size / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB limit)")
+        with path.open("rb") as f:  # read at most the limit: the file may grow after stat
+            data = f.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise SkipFile(f"too large (more than the {max_bytes / 1e6:.1f} MB limit)")
     except OSError as e:
         raise SkipFile(f"unreadable: {e.strerror or e}") from None
     text = decode(data, path.name)
     shown = str(path)
     if suffix == ".jsonl":
-        return list(_jsonl_articles(text, path, shown))
+        return list(_jsonl_articles(text, path, shown, warnings))
     article_id = path.stem
     if suffix in (".html", ".htm"):
         return [_html_article(article_id, text, shown)]
     meta, body = _front_matter(text) if suffix in (".md", ".markdown", ".txt") else ({}, text)
-    return [_article(article_id, body, meta, shown)]
+    return [_article(article_id, body, meta, shown, warnings)]
 
 
-def _jsonl_articles(text: str, path: Path, shown: str) -> Iterator[Article]:
+def _jsonl_articles(text: str, path: Path, shown: str, warnings: list[str] | None) -> Iterator[Article]:
     good = 0
     errors = []
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -311,23 +410,59 @@ def _jsonl_articles(text: str, path: Path, shown: str) -> Iterator[Article]:
             body = rec.get("text") or rec.get("body") or rec.get("content")
             if not isinstance(body, str):
                 raise ValueError("no 'text' field")
-            article_id = str(rec.get("id") or f"{path.stem}-{lineno}")
-            yield _article(article_id, body, rec, f"{shown}:{lineno}")
+            article_id = _meta_text(rec, "id") or f"{path.stem}-{lineno}"
+            yield _article(article_id, body, rec, f"{shown}:{lineno}", warnings)
             good += 1
+        except RecursionError:
+            errors.append(f"line {lineno}: nested too deeply")
         except (ValueError, SkipFile) as e:
-            errors.append(f"line {lineno}: {e}")
+            errors.append(f"line {lineno}: {' '.join(str(e).split())[:120]}")
+    if errors and warnings is not None and good:
+        warnings.extend(f"{e} (line skipped)" for e in errors)
     if not good:
         raise SkipFile("no usable articles in JSONL" + (f" ({errors[0]})" if errors else ""))
 
 
-def iter_files(root: Path) -> Iterator[Path]:
-    """Every candidate file under ``root`` (recursively), hidden files and folders skipped."""
-    if root.is_file():
-        yield root
+def iter_files(root: Path) -> Iterator[tuple[Path, str | None]]:
+    """Every candidate under ``root`` as (path, None), or (path, why it is skipped).
+
+    Hidden files and folders are passed over silently. Symbolic links below ``root`` are not
+    followed (a link could leave the folder, loop, or make one article appear twice): each is
+    reported. ``root`` itself may be a link.
+    """
+    if not root.is_dir():
+        yield root, None
         return
-    for p in sorted(root.rglob("*")):
-        rel = p.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
+        except OSError as e:
+            yield folder, f"unreadable folder: {e.strerror or e}"
             continue
-        if p.is_file():
-            yield p
+        files, dirs = [], []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            p = Path(entry.path)
+            if entry.is_symlink():
+                files.append((p, "symbolic link (links are not followed; copy the file into the folder)"))
+            elif entry.is_dir(follow_symlinks=False):
+                if p.suffix.lower() in SUPPORTED_SUFFIXES and _empty_folder(p):
+                    files.append((p, "an empty folder, not a file"))
+                dirs.append(p)
+            elif entry.is_file(follow_symlinks=False):
+                files.append((p, None))
+            else:
+                files.append((p, "not a regular file (a FIFO, socket or device)"))
+        yield from sorted(files)
+        stack.extend(dirs)
+
+
+def _empty_folder(path: Path) -> bool:
+    try:
+        with os.scandir(path) as it:
+            return next(it, None) is None
+    except OSError:
+        return False

@@ -165,6 +165,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _print_report(report: IngestReport) -> None:
     for path, reason in report.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
+    for path, problem in report.warnings:
+        print(f"warning {path}: {problem}", file=sys.stderr)
     print(report.summary())
 
 

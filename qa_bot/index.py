@@ -287,13 +287,17 @@ class ArticleIndex:
         seen: dict[str, str] = {}
         unreadable: set[str] = set()  # files skipped this run: their indexed articles are kept, not pruned
         pending: list[_Pending] = []
-        for path in iter_files(root):
+        for path, why_not in iter_files(root):
+            warnings: list[str] = []
             try:
-                arts = load_file(path, max_bytes)
+                if why_not:
+                    raise SkipFile(why_not)
+                arts = load_file(path, max_bytes, warnings)
             except SkipFile as e:
                 report.skipped.append((str(path), str(e)))
-                unreadable.add(str(path.resolve()))
+                unreadable.add(str(path.resolve()) if not path.is_symlink() else str(path.absolute()))
                 continue
+            report.warnings.extend((str(path), w) for w in warnings)
             file = str(path.resolve())
             for art in arts:
                 if art.id in seen:
@@ -301,15 +305,22 @@ class ArticleIndex:
                         (art.path, f"duplicate article id {art.id!r} (already read from {seen[art.id]})")
                     )
                     continue
+                try:
+                    h = article_hash(art)
+                    chunks = None if complete.get(art.id) == h else chunk_article(
+                        art, self.embedder.count_tokens, self.settings.chunk_tokens
+                    )
+                except Exception as e:  # noqa: BLE001 - one article's failure is its skip reason
+                    report.skipped.append((art.path, f"could not be chunked ({type(e).__name__})"))
+                    unreadable.add(file)
+                    continue
                 seen[art.id] = art.path
-                h = article_hash(art)
                 stale = hashes_by_article.get(art.id, set()) - {h}
-                if complete.get(art.id) == h:
+                if chunks is None:
                     report.unchanged.append(art.id)
                     if stale:  # leftovers of an interrupted update
                         self._delete_versions(art.id, stale)
                     continue
-                chunks = chunk_article(art, self.embedder.count_tokens, self.settings.chunk_tokens)
                 (report.updated if complete.get(art.id) else report.added).append(art.id)
                 pending.append(_Pending(art, h, file, chunks, stale))
 

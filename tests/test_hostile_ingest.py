@@ -1,0 +1,67 @@
+"""Hostile and broken files: `qa-bot ingest` reports each, indexes every good file, loses nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import chromadb
+
+from tests.conftest import TEST_CORPUS
+from tests.hostile import RECOVERED, good, write_hostile
+from tests.test_cli import qa
+
+LIMIT = {"QA_BOT_MAX_FILE_MB": "2"}
+
+
+def _library(data_dir) -> dict[str, str]:
+    p = qa("library", "--json", data_dir=data_dir)
+    assert p.returncode == 0, p.stderr
+    return {r["id"]: r["title"] for r in json.loads(p.stdout)}
+
+
+def test_bad_files_are_skipped_with_reasons_and_nothing_is_lost(tmp_path):
+    corpus, data = tmp_path / "corpus", tmp_path / "data"
+    shutil.copytree(TEST_CORPUS, corpus)
+    first = qa("-q", "ingest", str(corpus), data_dir=data, env=LIMIT)
+    assert first.returncode == 0, first.stderr
+    before = _library(data)
+    assert len(before) >= 5
+
+    expect = write_hostile(corpus / "hostile", tmp_path / "elsewhere")
+    good(corpus, "late-good.txt", "lategood")
+    p = qa("-q", "ingest", str(corpus), data_dir=data, env=LIMIT, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    reasons = dict(re.findall(r"^skipped (\S+): (.*)$", p.stderr, re.M))
+    for name, word in expect.items():
+        path = str(corpus / "hostile" / name)
+        assert path in reasons, f"{name} not reported:\n{p.stderr}"
+        assert word in reasons[path], (name, reasons[path])
+    hostile = {k for k in reasons if "/hostile/" in k}
+    assert len(hostile) == len(expect), hostile  # the recoverable files are not skipped
+    assert "warning" in p.stderr and "2019-02-30" in p.stderr  # an impossible date is reported, not fatal
+
+    after = _library(data)
+    assert set(before) <= set(after)  # nothing indexed before is lost
+    ids = set(after) - set(before)
+    assert ids == {"bad-date", "year-zero", "surrogate-1", "late-nul", "controls", "deep", "latin1", "late-good"}
+    assert "secret" not in after  # the link out of the folder was not followed
+
+    docs = chromadb.PersistentClient(str(data / "chroma")).get_collection("articles").get(
+        include=["documents", "metadatas"]
+    )
+    text_of = {}
+    for doc, meta in zip(docs["documents"], docs["metadatas"], strict=True):
+        text_of[meta["article_id"]] = text_of.get(meta["article_id"], "") + doc + meta["title"]
+    for name, word in RECOVERED.items():
+        aid = name.rsplit(".", 1)[0] if name != "surrogate.jsonl" else "surrogate-1"
+        assert word in text_of[aid], name
+    for aid, text in text_of.items():  # control, escape and invisible characters never reach the index
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u202e\ud800-\udfff]", text), aid
+
+    # a second run changes nothing and still reports the same files
+    again = qa("-q", "ingest", str(corpus), data_dir=data, env=LIMIT, timeout=300)
+    assert again.returncode == 0 and "0 added, 0 updated, 0 removed" in again.stdout
+    assert len(re.findall(r"^skipped \S+/hostile/", again.stderr, re.M)) == len(expect)
