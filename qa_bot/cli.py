@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -41,6 +42,27 @@ environment: every setting is QA_BOT_<NAME> (see `qa-bot config`), e.g.
   QA_BOT_LLM_URL=http://127.0.0.1:8080/v1  use an OpenAI-compatible server instead of the local model
   QA_BOT_CHROMA_URL=http://127.0.0.1:8000  use a Chroma server instead of local files
 """
+
+
+# Text from articles, file names and models is untrusted: a title holding "\x1b[2J" would
+# clear the user's screen, "\x1b]0;...\x07" retitle the window, U+202E reverse what follows.
+# Printed for humans, such characters are shown escaped (\x1b, \u202e), never sent raw.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+_UNPRINTABLE_LINE = re.compile(f"{_UNPRINTABLE.pattern[:-1]}\\n\\t]")
+
+
+def _safe(text: object, one_line: bool = True) -> str:
+    """``text`` fit for a terminal: control, bidi and zero-width characters escaped;
+    with ``one_line``, newlines and tabs too (a file name can hold a newline)."""
+    pattern = _UNPRINTABLE_LINE if one_line else _UNPRINTABLE
+    return pattern.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), str(text))
+
+
+def _json(obj: object) -> str:
+    """JSON with non-ASCII kept readable but C1 controls and bidi/zero-width characters escaped
+    (``json.dumps`` escapes only the C0 controls when ``ensure_ascii`` is off)."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 def _date(value: str) -> dt.date:
@@ -164,9 +186,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _print_report(report: IngestReport) -> None:
     for path, reason in report.skipped:
-        print(f"skipped {path}: {reason}", file=sys.stderr)
+        print(f"skipped {_safe(path)}: {_safe(reason)}", file=sys.stderr)
     for path, problem in report.warnings:
-        print(f"warning {path}: {problem}", file=sys.stderr)
+        print(f"warning {_safe(path)}: {_safe(problem)}", file=sys.stderr)
     print(report.summary())
 
 
@@ -176,9 +198,10 @@ def _wrap(text: str, indent: str = "    ", width: int = 100) -> str:
 
 def _print_passage(label: str, p: Passage, span: tuple[int, int] | None = None) -> None:
     date = p.article.published.isoformat() if p.article.published else "undated"
-    print(f"{label} {p.article.title} ({date}) — score {p.score:.2f} — {p.article.id}")
+    print(f"{label} {_safe(p.article.title)} ({date}) — score {p.score:.2f} — {_safe(p.article.id)}")
     text = p.chunk.text[span[0] : span[1]] if span else p.chunk.text
-    print(_wrap(("… " if span and span[0] else "") + text + (" …" if span and span[1] < len(p.chunk.text) else "")))
+    text = ("… " if span and span[0] else "") + text + (" …" if span and span[1] < len(p.chunk.text) else "")
+    print(_wrap(_safe(text, one_line=False)))
 
 
 def _print_sources(answer: Answer) -> None:
@@ -201,9 +224,10 @@ def _stream_answer(assistant, question: str, history, args, today=None) -> Answe
     streamed = ""
     final: Answer | None = None
     for event in assistant.ask_stream(question, history, DateRange(args.since, args.until), today, args.k):
+        _settle()  # an answer decided without the model (an abstention) can come while it still loads
         if isinstance(event, Token):
             streamed += event.text
-            print(event.text, end="", flush=True)
+            print(_safe(event.text, one_line=False), end="", flush=True)
         elif isinstance(event, Retry):
             print(f"{chr(10) if streamed else ''}(not an answer: {ABSTAIN_REASONS[event.reason]}; "
                   "looking again with more of the passages)", flush=True)
@@ -213,9 +237,9 @@ def _stream_answer(assistant, question: str, history, args, today=None) -> Answe
     assert final is not None
     if streamed and " ".join(streamed.split()) != final.text:
         print("\n\nChecked against the sources:" if not final.abstained else "\n")
-        print(final.text)
+        print(_safe(final.text, one_line=False))
     elif not streamed:
-        print(final.text)
+        print(_safe(final.text, one_line=False))
     else:
         print()
     if final.dropped and not final.abstained:
@@ -232,7 +256,7 @@ def _print_timings(assistant, answer: Answer, started: float) -> None:
     parts.append(f"wall {time.perf_counter() - origin:.2f}s")
     print("timings: " + ", ".join(parts), file=sys.stderr)
     for e in answer.evidence:
-        print(f"  shown [{e.n}] {_wrap(e.shown(), indent='', width=200)}", file=sys.stderr)
+        print(f"  shown [{e.n}] {_wrap(_safe(e.shown(), one_line=False), indent='', width=200)}", file=sys.stderr)
 
 
 def _process_start() -> float:
@@ -269,17 +293,17 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "library":
         rows = assistant.library()
         if args.json:
-            print(json.dumps([r.__dict__ for r in rows], indent=2))
+            print(_json([r.__dict__ for r in rows]))
         else:
             for r in rows:
-                print(f"{r.published or 'undated':10}  {r.chunks:3} chunks  {r.id:30}  {r.title}")
+                print(f"{_safe(r.published or 'undated'):10}  {r.chunks:3} chunks  {_safe(r.id):30}  {_safe(r.title)}")
             print(f"{len(rows)} articles")
         return 0
     if args.command == "remove":
         n = assistant.remove(args.article_id)
         if not n:
             raise QABotError(f"no indexed article has id {args.article_id!r} (see `qa-bot library`)")
-        print(f"removed {args.article_id} ({n} chunks)")
+        print(f"removed {_safe(args.article_id)} ({n} chunks)")
         return 0
 
     if args.command == "search":
@@ -287,7 +311,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         passages = assistant.search(args.query, k=args.k, dates=DateRange(args.since, args.until), today=args.today)
         if args.json:
             print(
-                json.dumps([{"rank": p.rank, **p.to_dict()} for p in passages], indent=2, ensure_ascii=False)
+                _json([{"rank": p.rank, **p.to_dict()} for p in passages])
             )
         else:
             for p in passages:
@@ -305,7 +329,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             answer = assistant.ask(
                 args.question, dates=DateRange(args.since, args.until), today=args.today, k=args.k
             )
-            print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+            _settle()
+            print(_json(answer.to_dict()))
         else:
             answer = _stream_answer(assistant, args.question, (), args, args.today)
         if args.verbose:
@@ -381,10 +406,10 @@ def _chat(assistant, args) -> int:
         try:
             answer = _stream_answer(assistant, question, history, args, args.today)
         except InputError as e:
-            print(f"error: {e}")
+            print(f"error: {_safe(e)}")
             continue
         if answer.standalone_question:
-            print(f"(understood as: {answer.standalone_question})")
+            print(f"(understood as: {_safe(answer.standalone_question)})")
         history.append((question, answer.text))
 
 
@@ -403,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = run(argv)
     except QABotError as e:
         _settle()
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_safe(e)}", file=sys.stderr)
         code = 2
     except KeyboardInterrupt:
         _settle()
