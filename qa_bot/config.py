@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Web UI bind address")
     port: int = Field(7860, description="Web UI port")
     max_concurrent_answers: int = Field(1, description="Answers generated at once in the web UI")
+    auth: str = Field(
+        "", description="Web UI login as user:password (several: comma-separated); required to serve "
+        "on a non-loopback address"
+    )
+    auth_file: Path | None = Field(None, description="File with one user:password per line (instead of auth)")
 
     @field_validator("chroma_url", "llm_url")
     @classmethod
@@ -154,7 +159,7 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
     rows = []
     for name, info in Settings.model_fields.items():
         value = getattr(settings, name)
-        if name == "llm_api_key" and value:
+        if name in ("llm_api_key", "auth") and value:
             value = "***"
         rows.append((name, str(value), info.description or ""))
     return rows

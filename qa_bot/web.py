@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import ipaddress
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr  # noqa: E402
 
 from .assistant import Assistant, Final, Retry, Token  # noqa: E402
-from .errors import QABotError  # noqa: E402
+from .config import Settings  # noqa: E402
+from .errors import ConfigError, QABotError  # noqa: E402
 from .types import ABSTAIN_REASONS, Answer, DateRange, Passage  # noqa: E402
 
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl"]
@@ -292,8 +295,58 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return app
 
 
-def serve(assistant: Assistant, host: str, port: int, ingest_corpus: bool = True) -> None:
+def is_loopback(host: str) -> bool:
+    """True when only this machine can reach ``host`` (127.0.0.0/8, ::1, localhost)."""
+    if host.strip().lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
+def credentials(settings: Settings) -> list[tuple[str, str]]:
+    """The web UI's logins from QA_BOT_AUTH ("user:pw,user2:pw2") or QA_BOT_AUTH_FILE (one a line)."""
+    entries: list[str] = []
+    if settings.auth_file:
+        try:
+            entries += settings.auth_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"cannot read the auth file {settings.auth_file}: {getattr(e, 'strerror', None) or e}") from None
+    if settings.auth:
+        entries += settings.auth.split(",")
+    out = []
+    for entry in (e.strip() for e in entries):
+        if not entry or entry.startswith("#"):
+            continue
+        user, sep, password = entry.partition(":")
+        if not sep or not user.strip() or not password:
+            raise ConfigError("each web login must look like user:password (QA_BOT_AUTH or QA_BOT_AUTH_FILE)")
+        out.append((user.strip(), password))
+    return out
+
+
+def check_exposure(settings: Settings, host: str, no_auth: bool) -> list[tuple[str, str]] | None:
+    """The logins to require, or None for an open server; refuses an open non-loopback bind.
+
+    Called before anything is indexed or loaded, so a refused start costs nothing.
+    """
+    logins = credentials(settings)
+    if logins or is_loopback(host):
+        return logins or None
+    if no_auth:
+        print(f"warning: serving on {host} with no password: anyone who can reach this port can "
+              "read, upload and remove articles and use the model", file=sys.stderr, flush=True)
+        return None
+    raise ConfigError(
+        f"refusing to serve on {host} without a password: set QA_BOT_AUTH=user:password "
+        "(or QA_BOT_AUTH_FILE), or pass --no-auth if the network is trusted"
+    )
+
+
+def serve(assistant: Assistant, host: str, port: int, ingest_corpus: bool = True, no_auth: bool = False) -> None:
     settings = assistant.settings
+    logins = check_exposure(settings, host, no_auth)
     if ingest_corpus and settings.corpus_dir.exists():
         print(assistant.ingest(settings.corpus_dir, progress=True).summary(), flush=True)
     assistant.load_llm()  # assemble, verify and load the model before the first visitor waits for it
@@ -301,4 +354,5 @@ def serve(assistant: Assistant, host: str, port: int, ingest_corpus: bool = True
     app.queue(default_concurrency_limit=settings.max_concurrent_answers)
     print(f"qa-bot web UI: http://{host}:{port}", flush=True)
     app.launch(server_name=host, server_port=port, css=CSS, head=HEAD, footer_links=[], show_error=False,
-               quiet=True)
+               quiet=True, auth=logins, auth_message="qa-bot: sign in to ask about the articles",
+               max_file_size=int(settings.max_file_mb * 1_000_000))

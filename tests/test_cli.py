@@ -111,3 +111,30 @@ def test_verbose_ask_says_where_the_time_went_and_what_the_model_read(tmp_path):
         assert f"{part} " in timings, timings
     assert "shown [1] China Vows to Buy More U.S. Goods" in p.stderr  # the headline the model read
     assert "March 1" in p.stdout
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "example.org"])
+def test_serving_beyond_loopback_without_a_password_is_refused(tmp_path, host):
+    p = qa("serve", "--host", host, "--port", "1", data_dir=tmp_path, timeout=60)
+    assert p.returncode == 2
+    assert "QA_BOT_AUTH" in one_line_error(p) and "--no-auth" in p.stderr
+
+
+def test_web_logins_parse_and_loopback_is_recognised(tmp_path):
+    from qa_bot.config import load_settings
+    from qa_bot.errors import ConfigError
+    from qa_bot.web import check_exposure, credentials, is_loopback
+
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.8.9.1", "::1", "[::1]", "localhost"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "10.0.0.2", "myhost.lan"))
+    f = tmp_path / "logins"
+    f.write_text("# team\nann: pass:with:colons\n\nbob:x\n")
+    s = load_settings(data_dir=tmp_path, auth_file=f, auth="cy:z")
+    assert credentials(s) == [("ann", " pass:with:colons"), ("bob", "x"), ("cy", "z")]
+    assert check_exposure(s, "0.0.0.0", no_auth=False) == credentials(s)
+    open_local = load_settings(data_dir=tmp_path)
+    assert check_exposure(open_local, "127.0.0.1", no_auth=False) is None
+    assert check_exposure(open_local, "0.0.0.0", no_auth=True) is None  # explicitly open (with a warning)
+    for bad in ("nopassword", ":pw", "user:"):
+        with pytest.raises(ConfigError):
+            credentials(load_settings(data_dir=tmp_path, auth=bad))

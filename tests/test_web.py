@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.conftest import ROOT, SEED_CORPUS
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
 ANSWER_TIMEOUT_MS = 240_000
+USER, PASSWORD = "tester", "correct horse:battery"  # a colon inside the password is allowed
 
 
 @pytest.fixture(scope="module")
@@ -30,10 +32,11 @@ def server(tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
-    env.update(QA_BOT_DATA_DIR=str(tmp / "data"), QA_BOT_CORPUS_DIR=str(corpus))
+    # bound to every interface, as a team server would be: that requires a login
+    env.update(QA_BOT_DATA_DIR=str(tmp / "data"), QA_BOT_CORPUS_DIR=str(corpus), QA_BOT_AUTH=f"{USER}:{PASSWORD}")
     log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "serve", "--host", "0.0.0.0", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 180
     while time.time() < deadline:
@@ -71,9 +74,34 @@ def page(browser, server):
     page = ctx.new_page()
     page.dialogs = []
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.goto(server[0])
+    login(page, server[0], USER, PASSWORD)
     page.wait_for_selector("#qa-question textarea")
     yield page
+    ctx.close()
+
+
+def login(page, url: str, user: str, password: str) -> None:
+    page.goto(url)
+    page.fill("input[data-testid=textbox]", user)
+    page.fill("input[type=password]", password)
+    page.get_by_role("button", name="Login").click()
+
+
+def test_a_server_others_can_reach_asks_for_a_password(browser, server):
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.goto(server[0])
+    page.wait_for_selector("input[type=password]")  # the login page, not the app
+    assert page.locator("#qa-question").count() == 0
+    login(page, server[0], USER, "wrong password")
+    page.wait_for_function("() => /incorrect/i.test(document.body.innerText)", timeout=30_000)
+    assert page.locator("#qa-question").count() == 0
+    # nor can a program skip the page: the API refuses without the session cookie
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(server[0] + "gradio_api/info", timeout=10)
+    assert e.value.code == 401
+    login(page, server[0], USER, PASSWORD)
+    page.wait_for_selector("#qa-question textarea", timeout=30_000)
     ctx.close()
 
 
