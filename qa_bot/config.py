@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,9 +44,9 @@ class Settings(BaseSettings):
     )
 
     # ingest
-    max_file_mb: float = Field(20.0, description="Files larger than this are skipped")
-    chunk_tokens: int = Field(180, description="Body word pieces per chunk (MiniLM reads at most 256)")
-    embed_batch: int = Field(32, description="Chunks embedded per batch")
+    max_file_mb: float = Field(20.0, gt=0, le=10_000, description="Files larger than this are skipped")
+    chunk_tokens: int = Field(180, ge=32, le=256, description="Body word pieces per chunk (MiniLM reads at most 256)")
+    embed_batch: int = Field(32, ge=1, le=1024, description="Chunks embedded per batch")
     embedder_backend: Literal["onnx", "torch"] = Field(
         "onnx", description="MiniLM runtime: onnx (fast start, exported once from the packaged weights) or torch "
         "(sentence-transformers, the reference); both give the same vectors"
@@ -53,14 +54,18 @@ class Settings(BaseSettings):
 
     # retrieval
     k: int = Field(5, ge=1, le=20, description="Passages retrieved; the LLM is shown the best sentences of them")
-    fetch_k: int = Field(30, ge=1, description="Candidates fetched from each of dense and BM25 before fusion")
+    fetch_k: int = Field(30, ge=1, le=1000, description="Candidates fetched from each of dense and BM25 before fusion")
     min_relevance: float = Field(
         0.40,
+        ge=-1.0,
+        le=1.0,
         description="Abstain without asking the LLM when the best passage's cosine similarity is below this "
         "(unless min_question_coverage or the question's names say otherwise)",
     )
     min_question_coverage: float = Field(
         0.5,
+        ge=0.0,
+        le=1.0,
         description="...but do ask when one passage holds this share of the question's content words",
     )
 
@@ -80,24 +85,24 @@ class Settings(BaseSettings):
     llm_url: str = Field("", description="OpenAI-compatible server base URL; set it to use a server instead")
     llm_model: str = Field("", description="Model name to ask the server for")
     llm_api_key: str = Field("", description="API key for the server (many local servers accept anything)")
-    llm_timeout_s: float = Field(120.0, description="Seconds to wait for the LLM server")
+    llm_timeout_s: float = Field(120.0, gt=0, le=86_400, description="Seconds to wait for the LLM server")
     max_tokens: int = Field(120, ge=16, le=4096, description="Most tokens an answer may have")
-    n_ctx: int = Field(4096, description="Local model context window")
-    n_threads: int = Field(max(1, min(4, os.cpu_count() or 2)), description="Local model CPU threads")
-    n_batch: int = Field(512, description="Local model prompt batch size")
+    n_ctx: int = Field(4096, ge=512, le=131_072, description="Local model context window")
+    n_threads: int = Field(max(1, min(4, os.cpu_count() or 2)), ge=1, le=512, description="Local model CPU threads")
+    n_batch: int = Field(512, ge=8, le=8192, description="Local model prompt batch size")
     model_cache_dir: Path | None = Field(
         None, description="Where assembled GGUF files, their prompt caches and the ONNX embedder go (default: user cache)"
     )
 
     # fidelity
     support_threshold: float = Field(
-        0.5, description="Support score above which a sentence counts as supported"
+        0.5, ge=0.0, le=1.0, description="Support score above which a sentence counts as supported"
     )
 
     # web
     host: str = Field("127.0.0.1", description="Web UI bind address")
-    port: int = Field(7860, description="Web UI port")
-    max_concurrent_answers: int = Field(1, description="Answers generated at once in the web UI")
+    port: int = Field(7860, ge=1, le=65_535, description="Web UI port")
+    max_concurrent_answers: int = Field(1, ge=1, le=64, description="Answers generated at once in the web UI")
     auth: str = Field(
         "", description="Web UI login as user:password (several: comma-separated); required to serve "
         "on a non-loopback address"
@@ -151,7 +156,14 @@ def load_settings(preset: str | None = None, **overrides: Any) -> Settings:
     except ValidationError as e:
         first = e.errors()[0]
         loc = ".".join(str(x) for x in first["loc"])
-        raise ConfigError(f"invalid setting {loc} (env QA_BOT_{loc.upper()}): {first['msg']}") from None
+        given = f", got {first['input']!r}" if "input" in first and not isinstance(first["input"], dict) else ""
+        raise ConfigError(
+            f"invalid setting {loc} (QA_BOT_{loc.upper()}, qa_bot.toml or a flag): {first['msg']}{given}"
+        ) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"qa_bot.toml in {Path.cwd()} is not valid TOML: {e}") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read qa_bot.toml: {getattr(e, 'strerror', None) or e}") from None
 
 
 def describe(settings: Settings) -> list[tuple[str, str, str]]:

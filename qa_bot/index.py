@@ -30,6 +30,20 @@ from .errors import IndexMissingError, QABotError
 from .types import Article, Chunk, IngestReport, date_int
 
 
+def usable_data_dir(path: Path) -> None:
+    """Create the data dir, or say in one line why it can't be used (a file, no permission...)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(13, "not writable")
+    except FileExistsError:
+        raise QABotError(f"data dir {path} is a file, not a folder (QA_BOT_DATA_DIR / --data-dir)") from None
+    except OSError as e:
+        raise QABotError(
+            f"cannot use {path} as the data dir (QA_BOT_DATA_DIR / --data-dir): {e.strerror or e}"
+        ) from None
+
+
 def article_hash(article: Article) -> str:
     h = hashlib.sha256()
     for part in (
@@ -75,6 +89,15 @@ def article_from_meta(meta: dict[str, Any], text: str = "") -> Article:
         url=str(meta.get("url", "")),
         path=str(meta.get("path", "")),
     )
+
+
+_REQUIRED = ("article_id", "content_hash", "n_chunks", "position", "start", "end")
+
+
+def whole_record(doc: object, meta: dict[str, Any] | None) -> bool:
+    """False for a record another process is still writing (Chroma can hand a reader a row whose
+    metadata or document is not there yet): readers skip it instead of crashing."""
+    return isinstance(doc, str) and bool(meta) and all(k in meta for k in _REQUIRED)
 
 
 def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
@@ -140,6 +163,7 @@ class ArticleIndex:
                     "start it with `chroma run --path DIR --port PORT` or unset QA_BOT_CHROMA_URL"
                 ) from None
         else:
+            usable_data_dir(settings.data_dir)
             settings.chroma_path.mkdir(parents=True, exist_ok=True)
             self.client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
         self.collection = self.client.get_or_create_collection(
@@ -178,8 +202,10 @@ class ArticleIndex:
         page = 5000
         for offset in range(0, total, page):
             got = self.collection.get(include=["metadatas"], limit=page, offset=offset)
-            ids.extend(got["ids"])
-            metas.extend(got["metadatas"])
+            for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                if whole_record("", meta):
+                    ids.append(cid)
+                    metas.append(meta)
         return ids, metas
 
     def all_chunks(self) -> list[tuple[Chunk, dict[str, Any]]]:
@@ -190,7 +216,8 @@ class ArticleIndex:
         for offset in range(0, total, page):
             got = self.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                out.append((chunk_from_record(cid, doc, meta), meta))
+                if whole_record(doc, meta):
+                    out.append((chunk_from_record(cid, doc, meta), meta))
         complete = self._complete_hashes([m for _, m in out])
         return [(c, m) for c, m in out if complete.get(m["article_id"]) == m["content_hash"]]
 
@@ -225,24 +252,50 @@ class ArticleIndex:
             raise IndexMissingError(
                 "nothing is indexed yet: run `qa-bot ingest corpus/` (or add articles in the web UI)"
             )
-        got = self.collection.query(
-            query_embeddings=[embedding.tolist()],
-            n_results=min(n, self.count()),
-            where=where or None,
-            include=["documents", "metadatas", "distances"],
-        )
+        from chromadb.errors import ChromaError
+
+        for attempt in range(4):
+            try:
+                got = self.collection.query(
+                    query_embeddings=[embedding.tolist()],
+                    n_results=min(n, self.count()),
+                    where=where or None,
+                    include=["documents", "metadatas", "distances"],
+                )
+                break
+            except ChromaError:  # a concurrent writer's half-written rows; they settle in moments
+                if attempt == 3:
+                    raise QABotError("the index is being written by another process; try again in a moment") from None
+                time.sleep(0.2 * (attempt + 1))
         return [
             (chunk_from_record(cid, doc, meta), meta, 1.0 - float(dist))
             for cid, doc, meta, dist in zip(
                 got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
             )
+            if whole_record(doc, meta)
         ]
 
     def similarities(self, embedding: np.ndarray, chunk_ids: list[str]) -> dict[str, float]:
         """Cosine similarity of the query to specific chunks (for BM25-only hits)."""
         if not chunk_ids:
             return {}
-        got = self.collection.get(ids=chunk_ids, include=["embeddings"])
+        from chromadb.errors import ChromaError
+
+        try:
+            got = self.collection.get(ids=chunk_ids, include=["embeddings"])
+        except ChromaError:
+            # another process is writing: some of these rows have metadata but no vector yet.
+            # Fetch one by one and leave out the rows that aren't whole.
+            got = {"ids": [], "embeddings": []}
+            for cid in chunk_ids:
+                try:
+                    one = self.collection.get(ids=[cid], include=["embeddings"])
+                except ChromaError:
+                    continue
+                got["ids"] += one["ids"]
+                got["embeddings"] += list(one["embeddings"])
+        if not got["ids"]:
+            return {}
         vecs = np.asarray(got["embeddings"], dtype=np.float32)
         return dict(zip(got["ids"], (vecs @ embedding).tolist(), strict=True))
 

@@ -138,3 +138,30 @@ def test_web_logins_parse_and_loopback_is_recognised(tmp_path):
     for bad in ("nopassword", ":pw", "user:"):
         with pytest.raises(ConfigError):
             credentials(load_settings(data_dir=tmp_path, auth=bad))
+
+
+@pytest.mark.parametrize(
+    ("env", "toml", "words"),
+    [
+        ({"QA_BOT_MAX_FILE_MB": "-1"}, None, "max_file_mb"),
+        ({"QA_BOT_CHUNK_TOKENS": "0"}, None, "chunk_tokens"),
+        ({"QA_BOT_PORT": "70000"}, None, "port"),
+        ({"QA_BOT_SUPPORT_THRESHOLD": "1.5"}, None, "support_threshold"),
+        ({}, "k = [\n", "not valid TOML"),
+        ({}, "k = 0\n", "qa_bot.toml"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(tmp_path, env, toml, words):
+    if toml is not None:
+        (tmp_path / "qa_bot.toml").write_text(toml)
+    e = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    p = subprocess.run([sys.executable, "-m", "qa_bot.cli", "config"], capture_output=True, text=True,
+                       env={**e, **env}, cwd=tmp_path, timeout=60)
+    assert words in one_line_error(p)
+
+
+def test_a_data_dir_that_cannot_be_used_is_a_one_line_error(tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    for bad in (tmp_path / "a-file", tmp_path / "a-file" / "below"):
+        p = qa("library", data_dir=bad)
+        assert str(bad) in one_line_error(p)

@@ -115,3 +115,47 @@ def test_interrupted_sync_leaves_a_consistent_index(index, corpus_copy, monkeypa
         assert len(hashes) == 1, a.id
     assert index.sync(corpus_copy).chunks_embedded == 0
     assert r.chunks_embedded > 0
+
+
+def test_readers_skip_a_record_another_process_is_still_writing(index, corpus_copy, embedder):
+    """Chroma can show a reader a row whose metadata is not written yet; it must be passed over."""
+    index.sync(corpus_copy)
+    before = _ids(index)
+    vec = embedder.embed(["harbor bridge tolls"], 1)[0]
+    index.collection.add(ids=["half-written"], embeddings=[vec.tolist()], documents=["harbor bridge tolls"])
+    index.collection.add(ids=["half-meta"], embeddings=[vec.tolist()], documents=["harbor bridge tolls"],
+                         metadatas=[{"article_id": "harbor-bridge"}])
+    assert _ids(index) == before
+    assert all(c.id not in ("half-written", "half-meta") for c, _ in index.all_chunks())
+    hits = index.query(vec, 10)
+    assert hits and all(c.id not in ("half-written", "half-meta") for c, _, _ in hits)
+
+
+def test_search_runs_while_another_process_ingests(make_settings, embedder, tmp_path):
+    """The crash once seen: `qa-bot search` during an ingest into the same index."""
+    import subprocess
+    import sys
+
+    from qa_bot.assistant import Assistant
+    from tests.conftest import ROOT
+    from tests.hostile import good
+
+    settings = make_settings()
+    corpus = tmp_path / "many"
+    corpus.mkdir()
+    good(corpus, "first.txt", "first")
+    assistant = Assistant(settings, progress=False)
+    assistant._embedder = embedder
+    assistant.ingest(corpus)
+    for i in range(120):
+        good(corpus, f"town-{i:03}.txt", f"town{i}")
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("QA_BOT_")}
+    writer = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "-q", "--data-dir", str(settings.data_dir),
+                               "ingest", str(corpus)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    searches = 0
+    while writer.poll() is None or searches < 3:
+        assert assistant.search("harbour ferry line", k=5)
+        searches += 1
+    assert writer.returncode == 0, writer.stderr.read()
+    assert len(assistant.library()) == 121
+    assert searches >= 3
