@@ -132,6 +132,16 @@ class _Pending:
     replaces: set[str]  # other content hashes of this article to delete once the new one is in
 
 
+def _held_elsewhere(article_id: str, owner: str, file: str, holds: dict[str, set[str]]) -> bool:
+    """True when ``owner``, the file ``article_id`` is indexed from, is not ``file`` and still
+    holds that article: read in this sync and yielding it, or not read now but still there."""
+    if owner == file:
+        return False
+    if owner in holds:
+        return article_id in holds[owner]
+    return os.path.exists(owner)
+
+
 class ArticleIndex:
     """A Chroma collection of chunks with their embeddings; local files or a Chroma server."""
 
@@ -340,6 +350,7 @@ class ArticleIndex:
         seen: dict[str, str] = {}
         unreadable: set[str] = set()  # files skipped this run: their indexed articles are kept, not pruned
         pending: list[_Pending] = []
+        loaded: list[tuple[str, list[Article]]] = []
         for path, why_not in iter_files(root):
             warnings: list[str] = []
             try:
@@ -351,12 +362,22 @@ class ArticleIndex:
                 unreadable.add(str(path.resolve()) if not path.is_symlink() else str(path.absolute()))
                 continue
             report.warnings.extend((str(path), w) for w in warnings)
-            file = str(path.resolve())
+            loaded.append((str(path.resolve()), arts))
+        # which ids each file read in this run holds: an article that left its file for another
+        # moves with it; an id that another file still holds is not taken over
+        holds = {file: {a.id for a in arts} for file, arts in loaded}
+
+        for file, arts in loaded:
             for art in arts:
                 if art.id in seen:
                     report.skipped.append(
                         (art.path, f"duplicate article id {art.id!r} (already read from {seen[art.id]})")
                     )
+                    continue
+                owner = file_by_article.get(art.id, file)
+                if _held_elsewhere(art.id, owner, file, holds):
+                    # never let one file's article replace another file's that is still there
+                    report.skipped.append((art.path, f"article id {art.id!r} is already used by {owner}"))
                     continue
                 try:
                     h = article_hash(art)
@@ -373,6 +394,8 @@ class ArticleIndex:
                     report.unchanged.append(art.id)
                     if stale:  # leftovers of an interrupted update
                         self._delete_versions(art.id, stale)
+                    if file_by_article.get(art.id) != file:  # same text, new file: record where it lives now
+                        self._relocate(art, h, file)
                     continue
                 (report.updated if complete.get(art.id) else report.added).append(art.id)
                 pending.append(_Pending(art, h, file, chunks, stale))
@@ -389,6 +412,14 @@ class ArticleIndex:
             self._bump()
         report.seconds = time.perf_counter() - t0
         return report
+
+    def _relocate(self, article: Article, content_hash: str, file: str) -> None:
+        got = self.collection.get(
+            where={"$and": [{"article_id": article.id}, {"content_hash": content_hash}]}, include=["metadatas"]
+        )
+        metas = [{**m, "file": file, "path": article.path} for m in got["metadatas"]]
+        if metas:
+            self.collection.update(ids=got["ids"], metadatas=metas)
 
     def _delete_versions(self, article_id: str, hashes: set[str]) -> None:
         for h in hashes:

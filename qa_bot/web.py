@@ -12,7 +12,6 @@ import html
 import ipaddress
 import os
 import re
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -132,6 +131,25 @@ def _safe_name(name: str) -> str:
     return stem + suffix.lower()
 
 
+def save_upload(folder: Path, given: str, data: bytes, taken: set[str]) -> Path:
+    """Write an upload under a name no file in ``folder`` has and whose stem (the article id) no
+    indexed article uses: ``report.txt``, else ``report-2.txt``, ``report-3.txt``... An upload
+    never overwrites a file, so it can never replace or delete another article."""
+    stem, suffix = os.path.splitext(_safe_name(given))
+    for n in range(1, 10_000):
+        candidate = folder / (stem + (f"-{n}" if n > 1 else "") + suffix)
+        if candidate.stem in taken:
+            continue
+        try:
+            with candidate.open("xb") as out:  # exclusive: a concurrent upload of the same name gets the next one
+                out.write(data)
+        except FileExistsError:
+            continue
+        taken.add(candidate.stem)
+        return candidate
+    raise QABotError(f"too many uploads named {given!r}")
+
+
 def _date(value: str, label: str) -> dt.date | None:
     value = (value or "").strip()
     if not value:
@@ -241,37 +259,43 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             return gr.update()
 
         def add_articles(uploaded, title: str, text: str, progress=gr.Progress()):  # noqa: B008
-            saved: list[Path] = []
             upload_dir.mkdir(parents=True, exist_ok=True)
+            taken = {r[3] for r in library_rows()}
+            saved: list[tuple[Path, str]] = []  # (our new file, the name the user gave it)
             for f in uploaded or []:
                 src = Path(f if isinstance(f, str) else f.name)
-                dst = upload_dir / _safe_name(getattr(f, "orig_name", None) or src.name)
-                shutil.copyfile(src, dst)
-                saved.append(dst)
+                given = Path(getattr(f, "orig_name", None) or src.name).name
+                saved.append((save_upload(upload_dir, given, src.read_bytes(), taken), given))
             if (text or "").strip():
-                name = _safe_name((title or "pasted")[:60].replace(" ", "-") + ".txt")
-                dst = upload_dir / name
-                dst.write_text(f"{(title or 'Pasted article').strip()}\n\n{text.strip()}\n", encoding="utf-8")
-                saved.append(dst)
+                given = (title or "pasted")[:60].replace(" ", "-") + ".txt"
+                body = f"{(title or 'Pasted article').strip()}\n\n{text.strip()}\n".encode()
+                saved.append((save_upload(upload_dir, given, body, taken), given))
             if not saved:
-                return "Choose files or paste text first.", gr.update(), gr.update()
+                return "Choose files or paste text first.", gr.update(), gr.update(), gr.update(), gr.update()
             lines = []
-            for i, path in enumerate(saved):
-                progress((i, len(saved)), desc=f"indexing {path.name}")
+            for i, (path, given) in enumerate(saved):
+                progress((i, len(saved)), desc=f"indexing {given}")
+                shown = given if path.name == _safe_name(given) else f"{given} (saved as {path.name})"
                 try:
                     report = assistant.ingest(path, prune=False)
                 except QABotError as e:
-                    lines.append(f"{path.name}: {e}")
-                    continue
-                for _, reason in report.skipped:
-                    lines.append(f"{path.name}: skipped ({reason})")
                     path.unlink(missing_ok=True)
+                    lines.append(f"{shown}: not added ({e})")
+                    continue
+                kept = report.added + report.updated + report.unchanged
+                if not kept:  # nothing of it is in the library: the file was only ever ours to drop
+                    path.unlink(missing_ok=True)
+                for where, reason in report.skipped:
+                    line = where.rsplit(":", 1)[1] if where.startswith(str(path) + ":") else ""
+                    lines.append(f"{shown}: {'line ' + line + ' ' if line else ''}skipped ({reason})")
                 if report.added or report.updated:
-                    lines.append(f"{path.name}: indexed ({report.chunks_embedded} chunks)")
+                    lines.append(f"{shown}: indexed as {', '.join(report.added + report.updated)} "
+                                 f"({report.chunks_embedded} chunks)")
                 elif report.unchanged:
-                    lines.append(f"{path.name}: already indexed")
+                    lines.append(f"{shown}: already indexed")
             rows = library_rows()
-            return "\n".join(lines), rows, gr.update(choices=[r[3] for r in rows])
+            # the upload box is emptied, so the next upload does not send these files again
+            return "\n".join(lines), rows, gr.update(choices=[r[3] for r in rows]), None, ""
 
         def remove_article(article_id: str):
             if not article_id:
@@ -290,7 +314,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             )
         new.click(lambda: ([], [], sources_html(None, 0)), None, [chat, answers, sources], queue=False)
         chat.select(pick, [answers], [sources])
-        add.click(add_articles, [files, paste_title, paste_text], [add_status, table, remove_id])
+        add.click(add_articles, [files, paste_title, paste_text], [add_status, table, remove_id, files, paste_text])
         remove.click(remove_article, [remove_id], [remove_status, table, remove_id])
     return app
 

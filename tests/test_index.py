@@ -159,3 +159,32 @@ def test_search_runs_while_another_process_ingests(make_settings, embedder, tmp_
     assert writer.returncode == 0, writer.stderr.read()
     assert len(assistant.library()) == 121
     assert searches >= 3
+
+
+def test_an_article_id_held_by_another_file_is_never_taken_over(index, corpus_copy, tmp_path):
+    index.sync(corpus_copy)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "harbor-bridge.txt").write_text("Impostor title for the bridge\n\nA different article that reuses the id.\n")
+    r = index.sync(other)
+    assert not r.added and not r.updated
+    assert [reason for _, reason in r.skipped] == [f"article id 'harbor-bridge' is already used by {corpus_copy.resolve() / 'harbor-bridge.md'}"]
+    titles = {a.id: a.title for a in index.articles()}
+    assert titles["harbor-bridge"].startswith("Harbor Bridge in Pellston")
+
+
+def test_an_article_that_moves_between_jsonl_files_moves_in_one_sync(index, tmp_path):
+    import json
+
+    folder = tmp_path / "j"
+    folder.mkdir()
+    rec = {"id": "mover", "title": "A moving story", "text": "The story of a record that changes files, told at length."}
+    keep = {"id": "stayer", "title": "A staying story", "text": "The story of a record that stays where it is, told."}
+    (folder / "b.jsonl").write_text(json.dumps(keep) + "\n" + json.dumps(rec) + "\n")
+    (folder / "a.jsonl").write_text("")
+    index.sync(folder)
+    (folder / "b.jsonl").write_text(json.dumps(keep) + "\n")
+    (folder / "a.jsonl").write_text(json.dumps(rec) + "\n")  # read first, while b.jsonl is still its owner
+    r = index.sync(folder)
+    assert not r.removed and not r.skipped and "mover" in r.unchanged  # same text: nothing re-embedded
+    assert {a.id: a.path for a in index.articles()}["mover"].endswith("a.jsonl:1")

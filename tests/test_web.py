@@ -3,6 +3,7 @@ on a free loopback port, with the real index and the real local model."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -33,7 +34,8 @@ def server(tmp_path_factory):
         port = s.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
     # bound to every interface, as a team server would be: that requires a login
-    env.update(QA_BOT_DATA_DIR=str(tmp / "data"), QA_BOT_CORPUS_DIR=str(corpus), QA_BOT_AUTH=f"{USER}:{PASSWORD}")
+    env.update(QA_BOT_DATA_DIR=str(tmp / "data"), QA_BOT_CORPUS_DIR=str(corpus), QA_BOT_AUTH=f"{USER}:{PASSWORD}",
+               QA_BOT_MAX_FILE_MB="1")
     log = open(tmp / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "serve", "--host", "0.0.0.0", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -50,7 +52,7 @@ def server(tmp_path_factory):
     else:
         proc.kill()
         pytest.fail("server did not start")
-    yield url, corpus
+    yield url, corpus, tmp / "data"
     proc.terminate()
     proc.wait(timeout=30)
 
@@ -130,15 +132,28 @@ def ask(page, question: str) -> float:
 
 
 def upload(page, path: Path) -> str:
+    """Upload one file through the Add articles tab; returns the status the user reads."""
     page.get_by_role("tab", name="Add articles").click()
+    before = page.input_value("#qa-add-status textarea")
     page.set_input_files("#qa-upload input[type=file]", str(path))
-    page.wait_for_timeout(1000)
+    # the file is in the widget (uploaded to the server) once its name is listed there
+    page.wait_for_function("name => document.querySelector('#qa-upload').innerText.includes(name)",
+                           arg=path.name, timeout=60_000)
     page.click("#qa-add")
-    page.wait_for_function("() => (document.querySelector('#qa-add-status textarea')||{}).value?.includes('indexed')",
-                           timeout=120_000)
+    page.wait_for_function("old => { const v = (document.querySelector('#qa-add-status textarea')||{}).value;"
+                           " return v && v !== old; }", arg=before, timeout=120_000)
     status = page.input_value("#qa-add-status textarea")
     page.get_by_role("tab", name="Chat").click()
     return status
+
+
+def library(page) -> str:
+    """The Library tab's table as the user sees it."""
+    page.get_by_role("tab", name="Library").click()
+    page.wait_for_function(f"() => document.querySelector('#qa-library').innerText.includes('{SEED_ID}')")
+    text = page.locator("#qa-library").inner_text()
+    page.get_by_role("tab", name="Chat").click()
+    return text
 
 
 def test_answer_streams_with_a_citation_that_opens_its_passage(page, output_dir):
@@ -189,3 +204,84 @@ def test_hostile_article_is_shown_as_text_and_runs_nothing(page, tmp_path):
     text = page.locator("#qa-sources").inner_text() + page.locator("#qa-chat").inner_text()
     assert "Quillfeather" in text
     assert page.locator("#qa-sources img, #qa-chat img[src=x]").count() == 0
+
+
+SEED_ID = "000_0cd96bd9d1e8fa7f"
+
+
+def _article(title: str, body: str) -> str:
+    return f"---\ntitle: {title}\ndate: 2024-03-01\n---\n{body}\n"
+
+
+def test_an_upload_never_replaces_or_deletes_another_article(page, server, tmp_path):
+    corpus = server[1]
+    uploads = corpus / "uploads"
+    assert "Impostor" not in library(page)
+
+    # 1. a file named like an indexed article gets its own id; the original stays
+    same = tmp_path / f"{SEED_ID}.md"
+    same.write_text(_article("Impostor of the seed article", "A story about the Larchmont ferry strike, which ended."))
+    status = upload(page, same)
+    assert f"saved as {SEED_ID}-2.md" in status and f"indexed as {SEED_ID}-2" in status
+    lib = library(page)
+    assert "Impostor of the seed article" in lib and SEED_ID in lib and f"{SEED_ID}-2" in lib
+    assert "Trump" in (corpus / f"{SEED_ID}.txt").read_text()  # the corpus file is untouched
+
+    # 2. a bad file with the name of an earlier good upload touches neither it nor its file
+    good = tmp_path / "weather-notes.md"
+    good.write_text(_article("Brantwood weather notes", "Brantwood had its wettest April since 1911, with 190 mm."))
+    assert "indexed as weather-notes" in upload(page, good)
+    bad_dir = tmp_path / "bad"
+    bad_dir.mkdir()
+    (bad_dir / "weather-notes.md").write_bytes(b"\x00\x01binary" * 100)
+    status = upload(page, bad_dir / "weather-notes.md")
+    assert "skipped (binary file" in status and "weather-notes-2.md" in status
+    assert "Brantwood weather notes" in library(page)
+    assert "wettest April" in (uploads / "weather-notes.md").read_text()
+    assert not (uploads / "weather-notes-2.md").exists()  # the refused file is not kept
+
+    # 3. a JSONL with one duplicated id keeps the rest, now and on the next start
+    lines = [{"id": "jl-a", "title": "Orrin dam opens", "text": "The Orrin dam opened on Monday after four years."},
+             {"id": "jl-b", "title": "Orrin dam tolls", "text": "Tolls on the Orrin dam road start in May, at 2 euros."},
+             {"id": "jl-a", "title": "Orrin dam again", "text": "A second record that reuses the id jl-a, wrongly."}]
+    batch = tmp_path / "orrin.jsonl"
+    batch.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    status = upload(page, batch)
+    assert "line 3 skipped (duplicate article id 'jl-a'" in status and "indexed as jl-a, jl-b" in status
+    assert (uploads / "orrin.jsonl").exists()
+    lib = library(page)
+    assert "Orrin dam opens" in lib and "Orrin dam tolls" in lib and "Orrin dam again" not in lib
+
+    # what the next start does (serve re-ingests the corpus folder, pruning what is gone):
+    # run that same ingest on a copy of the server's data, while the server is idle
+    data = tmp_path / "restart-data"
+    shutil.copytree(Path(server[2]), data)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    p = subprocess.run([sys.executable, "-m", "qa_bot.cli", "-q", "--data-dir", str(data), "library", "--json"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    before = {r["id"] for r in json.loads(p.stdout)}
+    p = subprocess.run([sys.executable, "-m", "qa_bot.cli", "-q", "--data-dir", str(data), "ingest", str(corpus)],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and " 0 removed" in p.stdout, p.stdout + p.stderr
+    p = subprocess.run([sys.executable, "-m", "qa_bot.cli", "-q", "--data-dir", str(data), "library", "--json"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    after = {r["id"]: r["title"] for r in json.loads(p.stdout)}
+    assert set(after) == before and after[f"{SEED_ID}-2"] == "Impostor of the seed article"
+
+
+def test_each_upload_is_sent_once_and_a_huge_one_is_refused(page, server, tmp_path):
+    first = tmp_path / "kestrel-one.txt"
+    first.write_text("Kestrel count rises\n\nVolunteers counted 41 kestrels on the Hallam moors this spring.\n")
+    second = tmp_path / "kestrel-two.txt"
+    second.write_text("Kestrel nest cameras\n\nTwo nest cameras on the Hallam moors stream kestrel chicks live.\n")
+    assert "kestrel-one.txt: indexed" in upload(page, first)
+    status = upload(page, second)
+    assert "kestrel-two.txt: indexed" in status and "kestrel-one" not in status  # the first is not re-sent
+
+    huge = tmp_path / "huge-story.txt"
+    huge.write_text("A very long story.\n\n" + "The moor wind blew hard all day. " * 60_000)  # ~2 MB > 1 MB limit
+    page.get_by_role("tab", name="Add articles").click()
+    page.set_input_files("#qa-upload input[type=file]", str(huge))
+    page.wait_for_function("() => /too large|exceed/i.test(document.body.innerText)", timeout=60_000)
+    assert not (server[1] / "uploads" / "huge-story.txt").exists()
+    assert "A very long story" not in library(page)
