@@ -8,7 +8,7 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser index run serve chat test lint bench eval clean
+.PHONY: setup browser index run serve chat test stress lint bench eval clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,10 @@ chat: index
 
 test: setup browser
 	$(BIN)/python -m pytest -q
+
+# kill -9 an ingest 20 times at random moments (articles changed between), then check the index
+stress: setup
+	QA_BOT_TEST_KILLS=20 $(BIN)/python -m pytest -q -s tests/test_stress.py
 
 lint: setup
 	$(BIN)/ruff check qa_bot tests bench
