@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from .errors import InputError
+from .guard import injection_signal
 from .types import Article
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
@@ -252,10 +253,15 @@ def _meta_text(meta: dict, *keys: str) -> str:
     return ""
 
 
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+
+
 def _article(article_id: str, text: str, meta: dict, path: str, warnings: list[str] | None = None) -> Article:
-    text = clean_text(text)
+    raw = text
+    text = clean_text(_HTML_COMMENT.sub("", text))  # a comment is invisible wherever the text is rendered
     if len(text) < 20:
         raise SkipFile("no article text (fewer than 20 characters after cleaning)")
+    raw_title = meta.get("title") if isinstance(meta.get("title"), str) else ""
     title = clean_text(_meta_text(meta, "title")) or _guess_title(text)
     stated = meta.get("date") or meta.get("published")
     published = parse_date(stated) if isinstance(stated, str | dt.date) else None
@@ -270,6 +276,7 @@ def _article(article_id: str, text: str, meta: dict, path: str, warnings: list[s
         source=_meta_text(meta, "source")[:200],
         url=_meta_text(meta, "url")[:2000],
         path=path,
+        suspect=injection_signal(f"{title}\n{text}", raw=f"{raw_title}\n{raw}"),
     )
 
 

@@ -246,6 +246,7 @@ class Assistant:
 
         standalone = timed("condense_s", self._condense, question, history) if history else question
         passages = timed("retrieve_s", self.search, standalone, k, dates, today)
+        passages, set_aside = self._set_aside(passages, standalone, k, dates, today)
         evidence = timed("evidence_s", self.evidence, standalone, passages, today)
 
         def finish(kept: list[AnswerSentence], dropped: list[AnswerSentence], draft: str, why: str) -> Final:
@@ -264,6 +265,7 @@ class Assistant:
                     draft=draft,
                     dropped=tuple(dropped),
                     abstain_reason=why,
+                    set_aside=tuple(set_aside),
                 )
             )
 
@@ -309,6 +311,19 @@ class Assistant:
         if attempt == 2:
             timings["second_look_s"] = time.perf_counter() - second_look_from
         yield finish([] if why else kept, [*kept, *dropped] if why else dropped, raw, why)
+
+    def _set_aside(
+        self, passages: list[Passage], question: str, k: int | None, dates: DateRange | None, today: dt.date
+    ) -> tuple[list[Passage], list[Passage]]:
+        """Split off passages of articles written to steer the model (guard.py) and fill their
+        places with the next-best ordinary passages. Returns (to use, set aside)."""
+        if not self.settings.guard or not any(p.article.suspect for p in passages):
+            return passages, []
+        want = k or self.settings.k
+        suspects = sum(1 for p in passages if p.article.suspect)
+        more = self.search(question, min(20, want + 2 * suspects), dates, today)
+        kept = [p for p in more if not p.article.suspect][:want]
+        return kept, [p for p in more if p.article.suspect]
 
     def _second_look(
         self, why: str, attempt: int, question: str, passages: Sequence[Passage], today: dt.date,

@@ -208,7 +208,13 @@ def _print_passage(label: str, p: Passage, span: tuple[int, int] | None = None) 
     print(_wrap(_safe(text, one_line=False)))
 
 
+def _print_set_aside(answer: Answer) -> None:
+    for p in {p.article.id: p for p in answer.set_aside}.values():
+        print(f"(not shown to the model: {_safe(p.article.id)} \"{_safe(p.article.title)}\" — {p.article.suspect})")
+
+
 def _print_sources(answer: Answer) -> None:
+    _print_set_aside(answer)
     if answer.abstained:
         if answer.abstain_reason:
             print(f"(why: {ABSTAIN_REASONS[answer.abstain_reason]})")

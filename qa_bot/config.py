@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     )
 
     # fidelity
+    guard: bool = Field(
+        True, description="Keep articles that address the answering model (instructions to an AI, chat-template "
+        "tokens, imitations of qa-bot's prompt) out of what it reads; they stay searchable"
+    )
     support_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="Support score above which a sentence counts as supported"
     )

@@ -55,6 +55,8 @@ def article_hash(article: Article) -> str:
     ):
         h.update(part.encode("utf-8"))
         h.update(b"\x00")
+    if article.suspect:  # a change of verdict re-writes the article's chunks with the new flag
+        h.update(article.suspect.encode("utf-8"))
     return h.hexdigest()[:16]
 
 
@@ -75,6 +77,7 @@ def _chunk_meta(
         "url": article.url,
         "path": article.path,
         "file": file,
+        "suspect": article.suspect,
     }
 
 
@@ -88,6 +91,7 @@ def article_from_meta(meta: dict[str, Any], text: str = "") -> Article:
         source=str(meta.get("source", "")),
         url=str(meta.get("url", "")),
         path=str(meta.get("path", "")),
+        suspect=str(meta.get("suspect", "")),
     )
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+from dataclasses import replace
 from typing import Any
 
 from .config import Settings
 from .errors import InputError
+from .guard import injection_signal
 from .index import ArticleIndex, Embedder, article_from_meta
-from .types import Chunk, DateRange, Passage
+from .types import Article, Chunk, DateRange, Passage
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the head of each ranking
 RECENCY_MARGIN = 0.25  # cosine below the best candidate's at which the recency bonus has faded to nothing
@@ -86,6 +88,13 @@ def _overlap(a: Chunk, b: Chunk) -> float:
         return 0.0
     inter = min(a.end, b.end) - max(a.start, b.start)
     return max(0.0, inter / max(1, min(a.end - a.start, b.end - b.start)))
+
+
+def _with_verdict(article: Article, meta: dict, text: str) -> Article:
+    """Chunks indexed before the injection guard existed carry no verdict: judge their own text."""
+    if "suspect" in meta:
+        return article
+    return replace(article, suspect=injection_signal(f"{article.title}\n{text}"))
 
 
 def _normalise(text: str) -> str:
@@ -181,7 +190,7 @@ class Retriever:
         return [
             Passage(
                 chunk=chunk,
-                article=article_from_meta(meta),
+                article=_with_verdict(article_from_meta(meta), meta, chunk.text),
                 score=float(cosine.get(chunk.id, 0.0)),
                 rank=i + 1,
             )

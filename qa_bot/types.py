@@ -59,6 +59,7 @@ class Article:
     source: str = ""
     url: str = ""
     path: str = ""
+    suspect: str = ""  # why the article looks written to steer the model (guard.py); "" when it doesn't
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ class Answer:
     draft: str = ""  # the model's raw text, before checking
     dropped: tuple[AnswerSentence, ...] = ()  # draft sentences no retrieved passage supports
     abstain_reason: str = ""  # why the answer is an abstention (one of ABSTAIN_REASONS), else ""
+    set_aside: tuple[Passage, ...] = ()  # retrieved but kept from the model: their articles address it (guard.py)
 
     def to_dict(self) -> dict:
         return {
@@ -211,6 +213,10 @@ class Answer:
             "sentences": [s.to_dict() for s in self.sentences],
             "dropped_sentences": [s.to_dict() for s in self.dropped],
             "standalone_question": self.standalone_question or self.question,
+            "set_aside": [
+                {"article_id": p.article.id, "title": p.article.title, "reason": p.article.suspect}
+                for p in self.set_aside
+            ],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
 

@@ -13,6 +13,7 @@ import ipaddress
 import os
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +98,20 @@ def _passage_html(p: Passage, label: str, anchor: str, spans: list[tuple[int, in
     )
 
 
+def _set_aside_html(answer: Answer) -> str:
+    articles = {p.article.id: p.article for p in answer.set_aside}.values()
+    return "".join(
+        f'<p class="qa-set-aside">⚠ Not shown to the model: <b>{_esc(a.title or a.id)}</b> ({_esc(a.id)}) — '
+        f"{_esc(a.suspect)}.</p>"
+        for a in articles
+    )
+
+
 def sources_html(answer: Answer | None, turn: int) -> str:
     if answer is None:
         return "<p>Sources of the selected answer appear here.</p>"
+    if answer.set_aside:
+        return _set_aside_html(answer) + sources_html(replace(answer, set_aside=()), turn)
     if answer.abstained:
         why = ABSTAIN_REASONS.get(answer.abstain_reason, "")
         parts = [f"<p><b>The articles don't cover this question</b>{': ' + _esc(why) if why else ''}.</p>"
