@@ -169,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (default DATA_DIR/eval/<dataset name>)")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("-k", type=_k, help="passages per answer")
+    p.add_argument("--judge", choices=("local", "server", "lexical"),
+                   help="independent fidelity judge, run after all answers: local (the local LLM's yes/no "
+                   "probability; default when installed), server (QA_BOT_JUDGE_URL), lexical (the answer side's "
+                   "own checker)")
     p.add_argument("--compare", type=Path, help="an earlier results.json: print each metric old -> new")
     p.add_argument("--fail-under", nargs="+", default=[], metavar="METRIC=VALUE",
                    help="exit 1 if a metric is below VALUE (latency metrics: above)")
@@ -372,12 +376,20 @@ def _eval(args, settings: Settings) -> int:
         print(f"corpus: {report.summary()}")
     if not args.corpus:
         assistant.require_index()
+    from .judge import default_judge, make_judge
+
+    judge = make_judge(args.judge or default_judge(settings), assistant, out)  # a bad choice fails before answering
     records = ev.run(assistant, items, out, k=args.k, progress=not args.quiet)
+    per_answer = ev.judge_all(records, judge, progress=not args.quiet)
     meta = {"dataset": str(args.dataset), "date": ev.timestamp(), "llm": assistant.llm_label,
-            "judge": assistant.scorer.name, "k": args.k or settings.k, "questions": len(records)}
+            "judge": assistant.scorer.name, "independent_judge": judge.name,
+            "judge_s_per_answer": round(per_answer, 3), "k": args.k or settings.k, "questions": len(records)}
     results = ev.write_results(out, records, meta)
-    for name in ev.METRICS:
-        print(f"{name:24} {ev._fmt(results['metrics'][name])}")
+    for name in ev.METRICS + ev.JUDGE_METRICS:
+        print(f"{name:24} {ev._fmt(results['metrics'].get(name))}")
+    split = ev.disagreements(records)
+    print(f"judge: {judge.name}, {per_answer:.2f}s per answered question; disagrees with the checker on "
+          f"{len(split)} sentence(s) (listed in report.md)")
     print(f"report: {out / 'report.md'} and {out / 'report.html'}")
     if args.compare:
         try:

@@ -103,6 +103,14 @@ class Settings(BaseSettings):
         0.5, ge=0.0, le=1.0, description="Support score above which a sentence counts as supported"
     )
 
+    # eval judge (qa-bot eval --judge): never used to answer
+    judge_url: str = Field("", description="OpenAI-compatible server for `qa-bot eval --judge server`")
+    judge_model: str = Field("", description="Model name to ask the judge server for")
+    judge_threshold: float = Field(
+        0.5, ge=0.0, le=1.0, description="P(yes) at which the eval's LLM judge accepts a sentence (calibrated for the "
+        "packaged 1.5B model; recalibrate for another with bench/judge_agreement.py)"
+    )
+
     # web
     host: str = Field("127.0.0.1", description="Web UI bind address")
     port: int = Field(7860, ge=1, le=65_535, description="Web UI port")
@@ -113,7 +121,7 @@ class Settings(BaseSettings):
     )
     auth_file: Path | None = Field(None, description="File with one user:password per line (instead of auth)")
 
-    @field_validator("chroma_url", "llm_url")
+    @field_validator("chroma_url", "llm_url", "judge_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
         return v.strip().rstrip("/")

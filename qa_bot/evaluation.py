@@ -2,7 +2,8 @@
 
 Per-question records are appended to ``OUT/records.jsonl`` as they finish, so an interrupted
 run resumes where it stopped. Metrics are pure functions of the records (tested on
-hand-built records), and support is judged by the same scorer the answering side uses.
+hand-built records). Support is judged twice: by the answer side's own checker (which can
+only agree with itself) and, after all answers, by an independent judge (judge.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ METRICS = [
     "abstention_recall", "false_abstention_rate", "latency_p50_s", "latency_p95_s", "ttft_p50_s",
 ]
 LATENCY = {"latency_p50_s", "latency_p95_s", "ttft_p50_s"}
+# the same four fidelity figures from the independent judge (judge.py), when one ran
+JUDGE_METRICS = ["judge_citation_precision", "judge_citation_recall", "judge_faithfulness", "judge_draft_faithfulness"]
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,81 @@ def compute_metrics(records: Sequence[dict[str, Any]]) -> dict[str, float | None
         "latency_p95_s": _pct([r["timings"]["total_s"] for r in records], 0.95),
         "ttft_p50_s": _pct([r["timings"]["ttft_s"] for r in records if "ttft_s" in r["timings"]], 0.5),
     }
+    judged = [r for r in records if "judge" in r]
+    if judged:
+        jsent = [s for r in judged if not r["abstained"] for s in r["judge"]["sentences"]]
+        m.update({
+            "judge_citation_precision": _mean([1.0 if c else 0.0 for s in jsent for c in s["citation_support"]]),
+            "judge_citation_recall": _mean([1.0 if s["cited_supported"] else 0.0 for s in jsent]),
+            "judge_faithfulness": _mean([1.0 if s["retrieved_supported"] else 0.0 for s in jsent]),
+            "judge_draft_faithfulness": _mean([1.0 if x else 0.0 for r in judged for x in r["judge"]["draft_supported"]]),
+        })
     return m
+
+
+def judge_record(rec: dict, judge) -> dict:  # noqa: ANN001
+    """The independent judge's verdicts for one record, in the same shape as the checker's.
+
+    A sentence is judged against its cited evidence items together; each citation alone only
+    when there are several (one citation alone *is* the set); against everything shown only
+    when its citations fail (support by a subset implies support by the whole). A draft
+    sentence the answer kept, judged supported, is not judged again.
+    """
+    from .generate import parse_draft
+
+    shown = rec.get("shown") or []
+    sentences, supported_texts = [], set()
+    for s in [] if rec["abstained"] else rec["sentences"]:
+        text = s["text"]
+        cited = [shown[n - 1] for n in s["citations"] if 0 < n <= len(shown)]
+        together = judge.supported(text, cited)
+        if len(cited) <= 1:
+            useful = [together] * len(cited)
+        else:
+            useful = [
+                judge.supported(text, [p])
+                or (together and not judge.supported(text, cited[:i] + cited[i + 1 :]))
+                for i, p in enumerate(cited)
+            ]
+        anywhere = together or (bool(shown) and judge.supported(text, shown))
+        if anywhere:
+            supported_texts.add(" ".join(text.split()))
+        sentences.append({"text": text, "cited_supported": together, "citation_support": useful,
+                          "retrieved_supported": anywhere,
+                          "p": round(judge.probability(text, cited), 3) if cited else 0.0})
+    draft = parse_draft(rec["draft"], len(shown)) if rec.get("draft") else None
+    draft_supported = [
+        " ".join(t.split()) in supported_texts or (bool(shown) and judge.supported(t, shown))
+        for t, _ in (draft.sentences if draft else [])
+    ]
+    return {"name": judge.name, "sentences": sentences, "draft_supported": draft_supported}
+
+
+def judge_all(records: list[dict], judge, progress: bool = True) -> float:  # noqa: ANN001
+    """Attach ``judge``'s verdicts to every record (``rec["judge"]``); returns the seconds spent
+    per answered question. Runs after all answers, so it never evicts the answer path's cached
+    prompt and never counts in answer latency."""
+    from tqdm import tqdm
+
+    t = time.perf_counter()
+    for rec in tqdm(records, desc=f"judge ({judge.name})", unit="q", disable=not progress):
+        rec["judge"] = judge_record(rec, judge)
+    answered = sum(1 for r in records if not r["abstained"])
+    return (time.perf_counter() - t) / answered if answered else 0.0
+
+
+def disagreements(records: list[dict]) -> list[dict]:
+    """Answer sentences the checker kept (supported by their citations) that the judge rejects,
+    and sentences it rejected (only in drafts) that the judge accepts."""
+    out = []
+    for r in records:
+        if "judge" not in r or r["abstained"]:
+            continue
+        for mine, theirs in zip(r["sentences"], r["judge"]["sentences"], strict=False):
+            if mine["cited_supported"] != theirs["cited_supported"]:
+                out.append({"id": r["id"], "sentence": mine["text"], "checker": mine["cited_supported"],
+                            "judge": theirs["cited_supported"], "p": theirs["p"]})
+    return out
 
 
 def citation_judgements(scorer: SupportScorer, sentence: str, cited: Sequence[str]) -> tuple[bool, list[bool]]:
@@ -318,11 +395,23 @@ def _reports(out: Path, metrics: dict, records: list[dict], meta: dict) -> None:
           f"{len(records)} questions, {meta.get('date')}, LLM: {meta.get('llm')}, judge: {meta.get('judge')}", "",
           "| metric | value |", "|---|---|"]
     md += [f"| {m} | {_fmt(metrics.get(m))} |" for m in METRICS]
-    md += ["", "![metrics](metrics.png) ![latency](latency.png)", "", "| id | verdict | question | answer | gold |",
-           "|---|---|---|---|---|"]
+    judge = meta.get("independent_judge")
 
     def cell(s: str) -> str:
         return s.replace("|", "\\|").replace("\n", " ")[:300]
+
+    split = disagreements(records)
+    if judge:
+        md += ["", f"Independent judge: **{judge}** (the figures above are the answer side's own checker, "
+               "which kept only sentences it judged supported; these are a second opinion):", "",
+               "| metric | value |", "|---|---|"]
+        md += [f"| {m} | {_fmt(metrics.get(m))} |" for m in JUDGE_METRICS]
+        md += ["", f"Sentences the checker and the judge disagree on: {len(split)}", ""]
+        if split:
+            md += ["| id | sentence | checker | judge | P(yes) |", "|---|---|---|---|---|"]
+            md += [f"| {d['id']} | {cell(d['sentence'])} | {d['checker']} | {d['judge']} | {d['p']} |" for d in split]
+    md += ["", "![metrics](metrics.png) ![latency](latency.png)", "", "| id | verdict | question | answer | gold |",
+           "|---|---|---|---|---|"]
 
     md += [f"| {r['id']} | {_verdict(r)} | {cell(r['question'])} | {cell(r['answer'])} | {cell('; '.join(r['gold']))} |"
            for r in rows]
@@ -332,6 +421,12 @@ def _reports(out: Path, metrics: dict, records: list[dict], meta: dict) -> None:
          f"<p>{len(records)} questions, {e(str(meta.get('date')))}, LLM: {e(str(meta.get('llm')))}, "
          f"judge: {e(str(meta.get('judge')))}</p><table border=1 cellpadding=4><tr><th>metric<th>value"]
     h += [f"<tr><td>{m}<td>{_fmt(metrics.get(m))}" for m in METRICS]
+    if judge:
+        h += [f"<tr><th colspan=2>independent judge: {e(str(judge))}"]
+        h += [f"<tr><td>{m}<td>{_fmt(metrics.get(m))}" for m in JUDGE_METRICS]
+        h += [f"</table><h2>Checker and judge disagree on {len(split)} sentence(s)</h2><table border=1 cellpadding=4>"
+              "<tr><th>id<th>sentence<th>checker<th>judge<th>P(yes)"]
+        h += [f"<tr><td>{e(d['id'])}<td>{e(d['sentence'])}<td>{d['checker']}<td>{d['judge']}<td>{d['p']}" for d in split]
     h += ["</table><p><img src=metrics.png> <img src=latency.png></p><table border=1 cellpadding=4>",
           "<tr><th>id<th>verdict<th>question<th>answer<th>gold"]
     h += [f"<tr><td>{e(r['id'])}<td>{e(_verdict(r))}<td>{e(r['question'])}<td>{e(r['answer'])}<td>{e('; '.join(r['gold']))}"
@@ -341,7 +436,7 @@ def _reports(out: Path, metrics: dict, records: list[dict], meta: dict) -> None:
 
 def compare(old: dict, new: dict) -> list[str]:
     lines = []
-    for m in METRICS:
+    for m in METRICS + [j for j in JUDGE_METRICS if j in old or j in new]:
         a, b = old.get(m), new.get(m)
         diff = "" if a is None or b is None else f" ({b - a:+.3f})"
         lines.append(f"{m:24} {_fmt(a)} -> {_fmt(b)}{diff}")
@@ -352,7 +447,7 @@ def parse_gates(specs: Sequence[str]) -> dict[str, float]:
     gates = {}
     for spec in specs:
         name, _, value = spec.partition("=")
-        if name not in METRICS or not value:
+        if name not in METRICS + JUDGE_METRICS or not value:
             raise InputError(f"--fail-under wants METRIC=VALUE with METRIC one of {', '.join(METRICS)}; got {spec!r}")
         try:
             gates[name] = float(value)

@@ -101,6 +101,15 @@ def _part_paths(model: LocalModel) -> list[Path]:
     return paths
 
 
+def local_model_installed(model: LocalModel) -> bool:
+    """Are all of ``model``'s part packages installed? (Cheap: no file is read.)"""
+    try:
+        _part_paths(model)
+    except ModelMissingError:
+        return False
+    return True
+
+
 def _stamp_ok(gguf: Path, stamp: Path, model: LocalModel) -> bool:
     """True when ``gguf`` is the exact file we hashed before (same sha256 claim, size and mtime)."""
     try:
@@ -198,6 +207,11 @@ class LlamaCppChat(BaseChatModel):
     @property
     def _llm_type(self) -> str:
         return "llama-cpp"
+
+    @property
+    def lock(self) -> threading.Lock:
+        """Held while the llama.cpp context is in use (it is not re-entrant); the eval's judge takes it too."""
+        return self._lock
 
     def load(self) -> Any:
         """Load the weights (once; safe to call from a background thread while the caller retrieves)."""

@@ -73,3 +73,42 @@ def seed_assistant(tmp_path_factory, embedder):
 def output_dir() -> Path:
     OUTPUT.mkdir(exist_ok=True)
     return OUTPUT
+
+
+@pytest.fixture(scope="session")
+def llama_server():
+    """A real `python -m llama_cpp.server` with the small local model on a free loopback port,
+    shared by the tests that talk to an OpenAI-compatible server. Yields its /v1 base URL."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from qa_bot.llms import LOCAL_MODELS, ensure_local_model
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gguf = ensure_local_model(LOCAL_MODELS["small"], progress=False)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
+         "--n_ctx", "4096", "--n_threads", "2", "--model_alias", "qwen-small"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None:
+                    pytest.fail("llama_cpp.server exited at start")
+                time.sleep(1)
+        else:
+            pytest.fail("llama_cpp.server did not start")
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

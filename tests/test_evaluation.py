@@ -110,7 +110,8 @@ def test_citation_judgements_alce_style(embedder):
 
 
 def test_support_scorer_agrees_with_hand_labels(embedder):
-    """38 hand-labelled pairs (tests/data/support_pairs.jsonl, half supported).
+    """The 38 hand-labelled pairs the checker was tuned on (no regression there); its agreement on
+    held-out pairs is measured in test_judges.py.
 
     Measured agreement 0.84 (32/38); the misses are negations/contradictions that share the
     passage's words ("cancelled its tariff threat") and a paraphrase ("the Asian nation" for
@@ -120,7 +121,8 @@ def test_support_scorer_agrees_with_hand_labels(embedder):
 
     s = SupportScorer(embedder.embed)
     rows = [json.loads(line) for line in (DATA / "support_pairs.jsonl").read_text().splitlines()]
-    assert len(rows) >= 30
+    rows = [r for r in rows if r["kind"].startswith("original 38")]  # the pairs it was tuned on; see test_judges.py
+    assert len(rows) == 38
     verdicts = [(s.score(r["sentence"], [r["passage"]]).supported, r["supported"], r["sentence"]) for r in rows]
     agreement = sum(v == y for v, y, _ in verdicts) / len(rows)
     assert agreement >= 0.80, [t for v, y, t in verdicts if v != y]
@@ -160,9 +162,53 @@ def test_eval_end_to_end_with_the_real_model_and_a_gate(tmp_path):
         assert bool(r["abstain_reason"]) == r["abstained"]
     for f in ("report.md", "report.html", "metrics.png", "latency.png"):
         assert (out / f).stat().st_size > 0
+    # the independent judge (default: the local model) ran after the answers and is reported beside the checker
+    assert results["meta"]["independent_judge"] == "local" and results["meta"]["judge_s_per_answer"] > 0
+    for m in ev.JUDGE_METRICS:
+        assert 0.0 <= results["metrics"][m] <= 1.0
+    answered = [r for r in results["records"] if not r["abstained"]]
+    assert all(len(r["judge"]["sentences"]) == len(r["sentences"]) for r in answered)
+    assert all(0.0 <= s["p"] <= 1.0 for r in answered for s in r["judge"]["sentences"])
+    assert "Independent judge: **local**" in (out / "report.md").read_text()
+    assert "judge: local" in p.stdout and "disagrees with the checker" in p.stdout
+    cached = len((out / "judge-local.jsonl").read_text().splitlines())
+    assert cached >= len(answered)
     # resuming does not re-run answered questions, and an impossible gate fails naming the metric
     p = qa(*args, "--compare", str(out / "results.json"), "--fail-under", "answer_accuracy=1.01",
            data_dir=tmp_path / "data")
     assert p.returncode == 1 and "answer_accuracy" in p.stderr
     assert "answer_accuracy" in p.stdout and "->" in p.stdout
     assert len((out / "records.jsonl").read_text().splitlines()) == 5
+    assert len((out / "judge-local.jsonl").read_text().splitlines()) == cached  # re-run judged from the cache
+    # the lexical judge is the checker itself: it agrees with it everywhere, by construction
+    p = qa(*args, "--judge", "lexical", data_dir=tmp_path / "data")
+    lex = json.loads((out / "results.json").read_text())
+    assert lex["meta"]["independent_judge"] == "lexical" and not ev.disagreements(lex["records"])
+    # a server judge without a server named is a one-line error before any answering
+    p = qa(*args, "--judge", "server", data_dir=tmp_path / "data")
+    assert p.returncode == 2 and "QA_BOT_JUDGE_URL" in p.stderr
+
+
+def test_judge_metrics_come_from_the_judge_not_the_checker(embedder):
+    """Hand-built records: the checker kept both sentences; the judge (here the lexical scorer,
+    a real one) rejects the invented number, so judge figures fall while the checker's stay 1.0."""
+    from qa_bot.fidelity import SupportScorer
+    from qa_bot.judge import LexicalJudge
+
+    shown = ["Harbor bridge (2024-05-14)\\nThe bridge repairs cost $48.5 million and took two years."]
+    rec = {"id": "q", "question": "?", "gold": ["$48.5 million"], "doc_ids": ["a"], "answerable": True,
+           "answer": "x", "abstained": False, "abstain_reason": "", "citations": [], "retrieved": ["a"],
+           "retrieved_scores": [0.9], "shown": shown, "timings": {"total_s": 1.0},
+           "draft": "The repairs cost $48.5 million [1]. The repairs cost $90 million [1].",
+           "draft_supported": [True, True],
+           "sentences": [{"text": "The repairs cost $48.5 million.", "citations": [1], "cited_supported": True,
+                          "citation_support": [True], "retrieved_supported": True},
+                         {"text": "The repairs cost $90 million.", "citations": [1], "cited_supported": True,
+                          "citation_support": [True], "retrieved_supported": True}]}
+    rec["judge"] = ev.judge_record(rec, LexicalJudge(SupportScorer(embedder.embed)))
+    m = ev.compute_metrics([rec])
+    assert m["citation_recall"] == 1.0 and m["faithfulness"] == 1.0
+    assert m["judge_citation_recall"] == 0.5 and m["judge_faithfulness"] == 0.5
+    assert m["judge_citation_precision"] == 0.5 and m["judge_draft_faithfulness"] == 0.5
+    [d] = ev.disagreements([rec])
+    assert d["sentence"] == "The repairs cost $90 million." and d["checker"] and not d["judge"]

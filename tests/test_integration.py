@@ -59,69 +59,22 @@ def test_follow_up_question_is_understood_in_context(seed_assistant):
     assert not ans.abstained and "mid-February" in ans.text and ans.citations
 
 
-def test_openai_compatible_server_on_loopback(tmp_path):
+def test_openai_compatible_server_on_loopback(tmp_path, llama_server):
     """QA_BOT_LLM_URL switches to a real llama.cpp server (the small model) on 127.0.0.1."""
     import json
     import os
-    import socket
-    import subprocess
-    import sys
-    import time
-    import urllib.request
 
-    from qa_bot.llms import LOCAL_MODELS, ensure_local_model
+    from tests.conftest import SEED_CORPUS
     from tests.test_cli import qa
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    gguf = ensure_local_model(LOCAL_MODELS["small"], progress=False)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(gguf),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--n_threads",
-            "2",
-            "--model_alias",
-            "qwen-small",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
-                break
-            except OSError:
-                time.sleep(1)
-        else:
-            pytest.fail("llama_cpp.server did not start")
-        from tests.conftest import SEED_CORPUS
-
-        assert qa("ingest", "-q", str(SEED_CORPUS), data_dir=tmp_path).returncode == 0
-        env = {"QA_BOT_LLM_URL": f"http://127.0.0.1:{port}/v1", "QA_BOT_LLM_MODEL": "qwen-small"}
-        p = qa(
-            "ask", "--json", "When could the US raise tariffs on Chinese goods?", data_dir=tmp_path, env=env
-        )
-        assert p.returncode == 0, p.stderr
-        out = json.loads(p.stdout)
-        assert set(out) >= {"question", "answer", "abstained", "citations", "timings"}
-        # the 0.5B model answers or abstains; either way the schema holds and nothing uncited gets through
-        if not out["abstained"]:
-            assert out["citations"] and all(c["text"] for c in out["citations"])
-            assert all(s["supported"] for s in out["sentences"])
-        assert os.environ.get("QA_BOT_LLM_URL") is None
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    assert qa("ingest", "-q", str(SEED_CORPUS), data_dir=tmp_path).returncode == 0
+    env = {"QA_BOT_LLM_URL": llama_server, "QA_BOT_LLM_MODEL": "qwen-small"}
+    p = qa("ask", "--json", "When could the US raise tariffs on Chinese goods?", data_dir=tmp_path, env=env)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert set(out) >= {"question", "answer", "abstained", "citations", "timings"}
+    # the 0.5B model answers or abstains; either way the schema holds and nothing uncited gets through
+    if not out["abstained"]:
+        assert out["citations"] and all(c["text"] for c in out["citations"])
+        assert all(s["supported"] for s in out["sentences"])
+    assert os.environ.get("QA_BOT_LLM_URL") is None
