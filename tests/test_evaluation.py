@@ -146,7 +146,7 @@ def test_seed_dataset_shape():
 
 
 @pytest.mark.integration
-def test_eval_end_to_end_with_the_real_model_and_a_gate(tmp_path):
+def test_eval_end_to_end_with_the_real_model_and_a_gate(tmp_path, llama_server):
     from tests.test_cli import qa
 
     out = tmp_path / "out"
@@ -187,6 +187,14 @@ def test_eval_end_to_end_with_the_real_model_and_a_gate(tmp_path):
     # a server judge without a server named is a one-line error before any answering
     p = qa(*args, "--judge", "server", data_dir=tmp_path / "data")
     assert p.returncode == 2 and "QA_BOT_JUDGE_URL" in p.stderr
+    # ... and with one (a real llama.cpp server on loopback), the answers are reused and judged there
+    p = qa(*args, "--judge", "server", data_dir=tmp_path / "data",
+           env={"QA_BOT_JUDGE_URL": llama_server, "QA_BOT_JUDGE_MODEL": "qwen-small"})
+    assert p.returncode == 0, p.stderr
+    served = json.loads((out / "results.json").read_text())
+    assert served["meta"]["independent_judge"] == "server"
+    assert all(0.0 <= served["metrics"][m] <= 1.0 for m in ev.JUDGE_METRICS)
+    assert (out / "judge-server.jsonl").read_text().strip()
 
 
 def test_judge_metrics_come_from_the_judge_not_the_checker(embedder):
