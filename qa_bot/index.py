@@ -25,7 +25,7 @@ import numpy as np
 from .articles import SkipFile, iter_files, load_file
 from .chunking import chunk_article, embed_text, header_for
 from .config import Settings
-from .embedder import Embedder
+from .embedder import EMBEDDER_NAME, Embedder
 from .errors import IndexMissingError, QABotError
 from .types import Article, Chunk, IngestReport, date_int
 
@@ -44,8 +44,19 @@ def usable_data_dir(path: Path) -> None:
         ) from None
 
 
-def article_hash(article: Article) -> str:
-    h = hashlib.sha256()
+# Bump when chunking changes in a way that changes chunks (sentence splitting, overlap, headers).
+CHUNKER_VERSION = 1
+
+
+def recipe(settings: Settings) -> str:
+    """How chunks and vectors are made: part of every article's content hash, so an index built
+    with another chunk size, chunker or embedder is re-embedded by the next ingest instead of
+    silently keeping old chunks. (The ONNX and torch runtimes give the same vectors: one recipe.)"""
+    return f"{EMBEDDER_NAME};chunker-{CHUNKER_VERSION};{settings.chunk_tokens}"
+
+
+def article_hash(article: Article, made_with: str = "") -> str:
+    h = hashlib.sha256(made_with.encode("utf-8"))
     for part in (
         article.title,
         article.published.isoformat() if article.published else "",
@@ -351,6 +362,7 @@ class ArticleIndex:
             file_by_article[m["article_id"]] = m.get("file", "")
 
         max_bytes = int(self.settings.max_file_mb * 1_000_000)
+        made_with = recipe(self.settings)
         seen: dict[str, str] = {}
         unreadable: set[str] = set()  # files skipped this run: their indexed articles are kept, not pruned
         pending: list[_Pending] = []
@@ -384,7 +396,7 @@ class ArticleIndex:
                     report.skipped.append((art.path, f"article id {art.id!r} is already used by {owner}"))
                     continue
                 try:
-                    h = article_hash(art)
+                    h = article_hash(art, made_with)
                     chunks = None if complete.get(art.id) == h else chunk_article(
                         art, self.embedder.count_tokens, self.settings.chunk_tokens
                     )

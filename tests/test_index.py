@@ -188,3 +188,19 @@ def test_an_article_that_moves_between_jsonl_files_moves_in_one_sync(index, tmp_
     r = index.sync(folder)
     assert not r.removed and not r.skipped and "mover" in r.unchanged  # same text: nothing re-embedded
     assert {a.id: a.path for a in index.articles()}["mover"].endswith("a.jsonl:1")
+
+
+def test_an_index_built_with_other_chunk_settings_is_re_embedded(make_settings, embedder, corpus_copy):
+    """Changing the chunk size (or the chunker, or the embedder) must not leave old chunks behind."""
+    first = ArticleIndex(make_settings(chunk_tokens=180), embedder)
+    first.sync(corpus_copy)
+    before = {a.id: a.chunks for a in first.articles()}
+    smaller = ArticleIndex(make_settings(chunk_tokens=64), embedder)
+    r = smaller.sync(corpus_copy)
+    assert sorted(r.updated) == sorted(before) and not r.added and r.chunks_embedded > 0
+    after = {a.id: a.chunks for a in smaller.articles()}
+    assert sum(after.values()) > sum(before.values())  # smaller chunks: more of them, and only the new ones
+    metas = smaller.collection.get(include=["metadatas"])["metadatas"]
+    assert len({(m["article_id"], m["content_hash"]) for m in metas}) == len(after)
+    again = smaller.sync(corpus_copy)
+    assert not again.updated and again.chunks_embedded == 0  # and then it is stable
