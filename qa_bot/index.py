@@ -157,6 +157,32 @@ def _held_elsewhere(article_id: str, owner: str, file: str, holds: dict[str, set
     return os.path.exists(owner)
 
 
+class _ServerCollection:
+    """A Chroma server's collection whose calls fail in one line when the server goes away
+    (the client raises httpx's connection errors, which would reach the user as a traceback)."""
+
+    def __init__(self, collection: Any, url: str) -> None:
+        self._collection = collection
+        self._url = url
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._collection, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            import httpx
+
+            try:
+                return attr(*args, **kwargs)
+            except httpx.TransportError as e:
+                raise QABotError(
+                    f"lost the Chroma server at {self._url} ({type(e).__name__}); is it still running?"
+                ) from None
+
+        return call
+
+
 class ArticleIndex:
     """A Chroma collection of chunks with their embeddings; local files or a Chroma server."""
 
@@ -196,6 +222,8 @@ class ArticleIndex:
             embedding_function=None,  # we always pass vectors; Chroma's default would fetch a model
             metadata={"hnsw:space": "cosine", "embedder": "all-MiniLM-L6-v2"},
         )
+        if settings.chroma_url:
+            self.collection = _ServerCollection(self.collection, settings.chroma_url)
         self._stamp = settings.data_dir / "index_generation"
 
     @property
@@ -273,17 +301,14 @@ class ArticleIndex:
         self, embedding: np.ndarray, n: int, where: dict[str, Any] | None = None
     ) -> list[tuple[Chunk, dict[str, Any], float]]:
         """Nearest chunks by cosine similarity (1 - distance), best first."""
-        if self.count() == 0:
-            raise IndexMissingError(
-                "nothing is indexed yet: run `qa-bot ingest corpus/` (or add articles in the web UI)"
-            )
         from chromadb.errors import ChromaError
 
+        # one round trip: Chroma returns fewer than n_results when it has fewer
         for attempt in range(4):
             try:
                 got = self.collection.query(
                     query_embeddings=[embedding.tolist()],
-                    n_results=min(n, self.count()),
+                    n_results=n,
                     where=where or None,
                     include=["documents", "metadatas", "distances"],
                 )
@@ -292,6 +317,10 @@ class ArticleIndex:
                 if attempt == 3:
                     raise QABotError("the index is being written by another process; try again in a moment") from None
                 time.sleep(0.2 * (attempt + 1))
+        if not got["ids"][0] and not where and self.count() == 0:
+            raise IndexMissingError(
+                "nothing is indexed yet: run `qa-bot ingest corpus/` (or add articles in the web UI)"
+            )
         return [
             (chunk_from_record(cid, doc, meta), meta, 1.0 - float(dist))
             for cid, doc, meta, dist in zip(

@@ -36,8 +36,9 @@ def _env():
     return {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
 
 
-def _consistency(data_dir, folder) -> None:
-    col = chromadb.PersistentClient(str(data_dir / "chroma")).get_collection("articles")
+def _consistency(data_dir, folder, col=None, env=None) -> None:
+    """Every chunk id, count and position of the index matches the files in ``folder``."""
+    col = col or chromadb.PersistentClient(str(data_dir / "chroma")).get_collection("articles")
     got = col.get(include=["metadatas"])
     assert len(got["ids"]) == len(set(got["ids"])) == col.count()
     by_article = defaultdict(list)
@@ -50,7 +51,7 @@ def _consistency(data_dir, folder) -> None:
         assert len({m["content_hash"] for m in metas}) == 1, f"{aid}: an old version was left behind"
         assert sorted(m["position"] for m in metas) == list(range(metas[0]["n_chunks"])), aid
     lib = subprocess.run([sys.executable, "-m", "qa_bot.cli", "--data-dir", str(data_dir), "library", "--json"],
-                         capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=120)
+                         capture_output=True, text=True, env={**_env(), **(env or {})}, cwd=ROOT, timeout=120)
     rows = json.loads(lib.stdout)
     assert {r["id"] for r in rows} == expected
     assert sum(r["chunks"] for r in rows) == col.count()

@@ -1,0 +1,150 @@
+"""qa-bot against a real Chroma server (`chroma run` from the venv, on loopback): ingest,
+search, ask, incremental re-ingest, an ingest killed with SIGKILL, the server going away, and
+the round trips one search costs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, TEST_CORPUS
+from tests.hostile import good
+from tests.test_cli import one_line_error, qa
+from tests.test_stress import _consistency
+
+pytestmark = pytest.mark.integration
+CHROMA = Path(sys.executable).parent / "chroma"
+
+
+def _start_chroma(path: Path) -> tuple[subprocess.Popen, str]:
+    import chromadb
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
+            return proc, f"http://127.0.0.1:{port}"
+        except Exception:  # noqa: BLE001 - not up yet
+            if proc.poll() is not None:
+                pytest.fail("chroma run exited at start")
+            time.sleep(0.5)
+    proc.kill()
+    pytest.fail("chroma run did not start")
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    proc, url = _start_chroma(tmp_path_factory.mktemp("chroma-server"))
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def _collection(url: str, name: str):
+    import chromadb
+
+    host, port = url.removeprefix("http://").split(":")
+    return chromadb.HttpClient(host=host, port=int(port)).get_collection(name)
+
+
+def test_ingest_search_ask_and_reingest_against_a_server(chroma_server, llama_server, tmp_path):
+    corpus = tmp_path / "corpus"
+    shutil.copytree(TEST_CORPUS, corpus)
+    env = {"QA_BOT_CHROMA_URL": chroma_server, "QA_BOT_COLLECTION": "live-one"}
+    p = qa("-q", "ingest", str(corpus), data_dir=tmp_path / "d", env=env)
+    assert p.returncode == 0 and "5 added" in p.stdout, p.stderr
+    assert not (tmp_path / "d" / "chroma").exists()  # nothing went to local files
+
+    p = qa("search", "--json", "harbor bridge tolls", data_dir=tmp_path / "d", env=env)
+    assert p.returncode == 0 and json.loads(p.stdout)[0]["article_id"] == "harbor-bridge"
+
+    ask_env = {**env, "QA_BOT_LLM_URL": llama_server, "QA_BOT_LLM_MODEL": "qwen-small"}
+    p = qa("ask", "--json", "How much did the Harbor Bridge repairs cost?", data_dir=tmp_path / "d", env=ask_env)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["abstained"] or all(s["supported"] for s in out["sentences"])
+    assert out["abstained"] or any(c["article_id"] == "harbor-bridge" for c in out["citations"])
+
+    bridge = corpus / "harbor-bridge.md"
+    bridge.write_text(bridge.read_text().replace("11,000 vehicles", "12,500 vehicles"))
+    (corpus / "brief-ferry-extra.txt").write_text(good(tmp_path, "x.txt", "extra").read_text())
+    p = qa("-q", "ingest", str(corpus), data_dir=tmp_path / "d", env=env)
+    assert p.returncode == 0 and "1 added, 1 updated, 0 removed, 4 unchanged" in p.stdout, p.stdout
+    # another user of the same server sees the same library
+    p = qa("library", "--json", data_dir=tmp_path / "other-user", env=env)
+    assert {r["id"] for r in json.loads(p.stdout)} >= {"harbor-bridge", "brief-ferry-extra"}
+
+
+def test_an_ingest_killed_mid_way_recovers_on_the_server(chroma_server, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(60):
+        good(folder, f"town-{i:03}.txt", f"town{i} harbour {'and quay ' * (i % 7)}")
+    env = {"QA_BOT_CHROMA_URL": chroma_server, "QA_BOT_COLLECTION": "live-kill"}
+    e = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "-q", "--data-dir", str(tmp_path / "d"), "ingest",
+                             str(folder)], env={**e, **env}, cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    time.sleep(2.5)  # start-up ~1.5 s, then it is writing
+    killed = proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    p = qa("-q", "ingest", str(folder), data_dir=tmp_path / "d", env=env)
+    assert p.returncode == 0, p.stderr
+    _consistency(tmp_path / "d", folder, col=_collection(chroma_server, "live-kill"), env=env)
+    assert killed, "the ingest had finished before the kill; the test proved nothing"
+
+
+def test_a_server_that_goes_away_is_a_one_line_error(tmp_path, embedder):
+    from qa_bot.assistant import Assistant
+    from qa_bot.config import load_settings
+    from qa_bot.errors import QABotError
+
+    proc, url = _start_chroma(tmp_path / "srv")
+    try:
+        corpus = tmp_path / "c"
+        corpus.mkdir()
+        good(corpus, "ferry.txt", "Kelby")
+        settings = load_settings(data_dir=tmp_path / "d", chroma_url=url, collection="going-away")
+        assistant = Assistant(settings, progress=False)
+        assistant._embedder = embedder
+        assistant.ingest(corpus)
+        assert assistant.search("Kelby ferry line")
+
+        # what one search costs against the server, once BM25 is built: one count (is the
+        # index still the same?) and the queries themselves
+        calls: list[str] = []
+        col = assistant.index.collection
+        real = col._collection
+
+        class Counting:
+            def __getattr__(self, name):
+                calls.append(name)
+                return getattr(real, name)
+
+        col._collection = Counting()
+        assistant.search("Kelby ferry line")
+        col._collection = real
+        print("round trips per search:", calls)
+        assert calls.count("count") <= 1 and len(calls) <= 3, calls
+    finally:
+        proc.kill()
+        proc.wait()
+    with pytest.raises(QABotError, match="lost the Chroma server"):
+        assistant.search("Kelby ferry line")
+    p = qa("search", "Kelby", data_dir=tmp_path / "d", env={"QA_BOT_CHROMA_URL": url})
+    assert "cannot reach the Chroma server" in one_line_error(p)
