@@ -132,6 +132,34 @@ class _OnnxEncoder:
         return out
 
 
+# dynamic int8 weights keep about 0.95 mean cosine to the fp32 vectors on news chunks; an export
+# below this on the reference sentences is refused rather than used
+_MIN_INT8_COSINE = 0.85
+
+
+def quantized(path: Path, fp32: Path, max_tokens: int) -> Path:
+    """The fp32 export with its weights quantised to int8 (onnxruntime's dynamic quantisation),
+    made once next to it and checked against it; about 1.8x faster to embed with."""
+    target = fp32.with_name(fp32.stem + "-int8.onnx")
+    if target.exists():
+        return target
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = target.with_suffix(f".tmp-{os.getpid()}.onnx")
+    try:
+        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+        got = _OnnxEncoder(path, tmp, max_tokens).encode(_REFERENCE, 8)
+        want = _OnnxEncoder(path, fp32, max_tokens).encode(_REFERENCE, 8)
+        worst = float((got * want).sum(axis=1).min())
+        if worst < _MIN_INT8_COSINE:
+            raise ModelMissingError(f"the int8 {EMBEDDER_NAME} strays too far from fp32 (cosine {worst:.3f}); "
+                                    "use QA_BOT_INDEX_PRECISION=fp32")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
 def export_onnx(path: Path, target: Path, reference: _TorchEncoder | None = None) -> None:
     """Export the packaged model to ONNX at ``target`` and verify it against sentence-transformers.
 
@@ -204,8 +232,8 @@ class Embedder:
         if backend == "torch":
             self._encoder: _TorchEncoder | _OnnxEncoder = _TorchEncoder(path)
             return
-        if backend != "onnx":
-            raise ModelMissingError(f"unknown embedder backend {backend!r}: use onnx or torch")
+        if backend not in ("onnx", "onnx-int8"):
+            raise ModelMissingError(f"unknown embedder backend {backend!r}: use onnx, onnx-int8 or torch")
         onnx_path = (cache_dir or default_cache_dir()) / f"minilm-l6-v2-{_fingerprint(path)}.onnx"
         if not onnx_path.exists():
             from tqdm import tqdm
@@ -214,6 +242,8 @@ class Embedder:
                       disable=not os.isatty(2)) as bar:
                 export_onnx(path, onnx_path)
                 bar.update(1)
+        if backend == "onnx-int8":
+            onnx_path = quantized(path, onnx_path, self.max_tokens)
         self._encoder = _OnnxEncoder(path, onnx_path, self.max_tokens)
 
     def count_tokens(self, text: str, special: bool = False) -> int:
@@ -225,3 +255,16 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return self._encoder.encode(list(texts), batch_size)
+
+
+_SHARED: dict[tuple[str, Path | None], Embedder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_embedder(backend: str, cache_dir: Path | None = None) -> Embedder:
+    """One Embedder per (backend, cache dir) in this process (the ingest's int8 model is loaded once)."""
+    with _SHARED_LOCK:
+        key = (backend, cache_dir)
+        if key not in _SHARED:
+            _SHARED[key] = Embedder(backend, cache_dir)
+        return _SHARED[key]
