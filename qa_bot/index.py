@@ -339,29 +339,31 @@ class ArticleIndex:
             if whole_record(doc, meta)
         ]
 
-    def similarities(self, embedding: np.ndarray, chunk_ids: list[str]) -> dict[str, float]:
-        """Cosine similarity of the query to specific chunks (for BM25-only hits)."""
-        if not chunk_ids:
-            return {}
+    def records(self, chunk_ids: list[str], embedding: np.ndarray) -> dict[str, tuple[Chunk, dict[str, Any], float]]:
+        """Chunk, metadata and cosine similarity to ``embedding`` of specific chunks, in one
+        round trip; rows not (or not yet wholly) written are left out."""
         from chromadb.errors import ChromaError
 
+        if not chunk_ids:
+            return {}
+        include = ["documents", "metadatas", "embeddings"]
         try:
-            got = self.collection.get(ids=chunk_ids, include=["embeddings"])
-        except ChromaError:
-            # another process is writing: some of these rows have metadata but no vector yet.
-            # Fetch one by one and leave out the rows that aren't whole.
-            got = {"ids": [], "embeddings": []}
+            got = self.collection.get(ids=chunk_ids, include=include)
+            rows = list(zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True))
+        except ChromaError:  # a concurrent writer's half-written rows: fetch one by one, keep the whole ones
+            rows = []
             for cid in chunk_ids:
                 try:
-                    one = self.collection.get(ids=[cid], include=["embeddings"])
+                    one = self.collection.get(ids=[cid], include=include)
                 except ChromaError:
                     continue
-                got["ids"] += one["ids"]
-                got["embeddings"] += list(one["embeddings"])
-        if not got["ids"]:
-            return {}
-        vecs = np.asarray(got["embeddings"], dtype=np.float32)
-        return dict(zip(got["ids"], (vecs @ embedding).tolist(), strict=True))
+                rows += zip(one["ids"], one["documents"], one["metadatas"], one["embeddings"], strict=True)
+        out = {}
+        for cid, doc, meta, vec in rows:
+            if whole_record(doc, meta) and vec is not None:
+                sim = float(np.asarray(vec, dtype=np.float32) @ embedding)
+                out[cid] = (chunk_from_record(cid, doc, meta), meta, sim)
+        return out
 
     # ---- writing -------------------------------------------------------------------------
 

@@ -8,9 +8,14 @@ the order.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import os
 import re
+import shutil
 import threading
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from .config import Settings
@@ -57,29 +62,56 @@ def recency_window(question: str, today: dt.date | None) -> DateRange | None:
 
 
 class _Bm25:
-    """BM25 over the current chunks, rebuilt when the index generation changes."""
+    """BM25 over every chunk (title + text), addressed by chunk id.
 
-    def __init__(self, chunks: list[tuple[Chunk, dict[str, Any]]]) -> None:
+    Built from the index when its generation changes, then saved under DATA_DIR/bm25/ so the
+    next process loads it (memory-mapped) instead of reading every chunk back from Chroma.
+    """
+
+    def __init__(self, ids: list[str], retriever: Any) -> None:
+        import Stemmer
+
+        self.ids = ids
+        self.retriever = retriever
+        self.stemmer = Stemmer.Stemmer("english")
+
+    @classmethod
+    def build(cls, chunks: list[tuple[Chunk, dict[str, Any]]]) -> _Bm25:
         import bm25s
         import Stemmer
 
-        self.chunks = chunks
-        self.stemmer = Stemmer.Stemmer("english")
-        self.retriever = bm25s.BM25()
+        retriever = bm25s.BM25()
         corpus = [f"{m.get('title', '')}\n{c.text}" for c, m in chunks]
-        tokens = bm25s.tokenize(corpus, stopwords="en", stemmer=self.stemmer, show_progress=False)
-        self.retriever.index(tokens, show_progress=False)
+        tokens = bm25s.tokenize(corpus, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False)
+        if corpus:
+            retriever.index(tokens, show_progress=False)
+        return cls([c.id for c, _ in chunks], retriever)
 
-    def search(self, query: str, n: int) -> list[tuple[int, float]]:
+    def save(self, folder: Path) -> None:
+        tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.retriever.save(str(tmp), show_progress=False)
+        (tmp / "chunk_ids.json").write_text(json.dumps(self.ids))
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)  # appears whole or not at all
+
+    @classmethod
+    def load(cls, folder: Path) -> _Bm25:
         import bm25s
 
-        if not self.chunks:
+        ids = json.loads((folder / "chunk_ids.json").read_text())
+        return cls(ids, bm25s.BM25.load(str(folder), mmap=True, show_progress=False))
+
+    def search(self, query: str, n: int) -> list[tuple[str, float]]:
+        import bm25s
+
+        if not self.ids:
             return []
         q = bm25s.tokenize([query], stopwords="en", stemmer=self.stemmer, show_progress=False)
         if not q.vocab:
             return []
-        docs, scores = self.retriever.retrieve(q, k=min(n, len(self.chunks)), show_progress=False)
-        return [(int(d), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+        docs, scores = self.retriever.retrieve(q, k=min(n, len(self.ids)), show_progress=False)
+        return [(self.ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
 
 
 def _overlap(a: Chunk, b: Chunk) -> float:
@@ -111,12 +143,33 @@ class Retriever:
         self._lock = threading.Lock()
 
     def bm25(self) -> _Bm25:
+        """The BM25 index of the index's current state: in memory, else saved on disk, else built."""
         with self._lock:
             gen = self.index.generation()
-            if self._bm25 is None or gen != self._bm25_gen:
-                self._bm25 = _Bm25(self.index.all_chunks())
-                self._bm25_gen = gen
+            if self._bm25 is not None and gen == self._bm25_gen:
+                return self._bm25
+            folder = self._bm25_folder(gen)
+            try:
+                self._bm25 = _Bm25.load(folder)
+            except (OSError, ValueError, KeyError):  # absent, or from an interrupted save: rebuild
+                self._bm25 = _Bm25.build(self.index.all_chunks())
+                try:
+                    self._prune_bm25(keep=folder)
+                    self._bm25.save(folder)
+                except OSError:
+                    pass  # a read-only data dir: this process keeps its in-memory copy
+            self._bm25_gen = gen
             return self._bm25
+
+    def _bm25_folder(self, generation: str) -> Path:
+        where = self.settings.chroma_url or str(self.settings.chroma_path.resolve())
+        key = hashlib.sha256(f"{where}|{self.settings.collection}|{generation}".encode()).hexdigest()[:16]
+        return self.settings.data_dir / "bm25" / f"{self.settings.collection}-{key}"
+
+    def _prune_bm25(self, keep: Path) -> None:
+        for old in keep.parent.glob(f"{self.settings.collection}-*"):
+            if old != keep:
+                shutil.rmtree(old, ignore_errors=True)
 
     def search(
         self, question: str, k: int | None = None, dates: DateRange | None = None, today: dt.date | None = None
@@ -141,19 +194,21 @@ class Retriever:
             candidates[chunk.id] = (chunk, meta)
             cosine[chunk.id] = sim
             fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
-        bm = self.bm25()
+        hits = self.bm25().search(question, self.settings.fetch_k * 2)
+        # the BM25 hits dense retrieval did not bring: text, metadata and similarity in one call
+        fetched = self.index.records([cid for cid, _ in hits if cid not in candidates], q)
         rank = 0
-        for idx, _score in bm.search(question, self.settings.fetch_k * 2):
-            chunk, meta = bm.chunks[idx]
-            if not dates.admits(meta):
-                continue
-            candidates.setdefault(chunk.id, (chunk, meta))
-            fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        for cid, _score in hits:
+            got = candidates.get(cid) or fetched.get(cid)
+            if got is None or not dates.admits(got[1]):
+                continue  # deleted since BM25 was built, or outside the dates asked for
+            candidates.setdefault(cid, got[:2])
+            if len(got) == 3:
+                cosine.setdefault(cid, got[2])
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
             rank += 1
             if rank >= self.settings.fetch_k:
                 break
-        missing = [cid for cid in candidates if cid not in cosine]
-        cosine.update(self.index.similarities(q, missing))
 
         # Recency is a third ranking, fused like the others: candidates inside the question's
         # window, newest first. A strong older match still beats a weak recent one.

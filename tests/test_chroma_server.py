@@ -90,16 +90,21 @@ def test_ingest_search_ask_and_reingest_against_a_server(chroma_server, llama_se
 
 
 def test_an_ingest_killed_mid_way_recovers_on_the_server(chroma_server, tmp_path):
+    import random
+
+    from tests.test_stress import _write
+
     folder = tmp_path / "many"
     folder.mkdir()
-    for i in range(60):
-        good(folder, f"town-{i:03}.txt", f"town{i} harbour {'and quay ' * (i % 7)}")
+    rnd = random.Random(5)
+    for i in range(150):
+        _write(folder, f"town{i}-harbour-{i}", rnd)  # up to 30 paragraphs each: a few hundred chunks in all
     env = {"QA_BOT_CHROMA_URL": chroma_server, "QA_BOT_COLLECTION": "live-kill"}
     e = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
     proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "-q", "--data-dir", str(tmp_path / "d"), "ingest",
                              str(folder)], env={**e, **env}, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    time.sleep(2.5)  # start-up ~1.5 s, then it is writing
+    time.sleep(3.0)  # start-up ~1.5 s, then it is embedding and writing for several seconds more
     killed = proc.poll() is None
     proc.send_signal(signal.SIGKILL)
     proc.wait()

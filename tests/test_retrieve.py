@@ -107,3 +107,30 @@ def test_date_ranges_intersect_with_open_ends():
     assert week.within(DateRange()) == week  # no user filter: the window alone
     assert week.within(DateRange(dt.date(2022, 7, 1), None)) == DateRange(dt.date(2022, 7, 1), dt.date(2022, 7, 9))
     assert week.within(DateRange(None, dt.date(2022, 7, 2))) == DateRange(dt.date(2022, 6, 28), dt.date(2022, 7, 2))
+
+
+def test_bm25_is_saved_and_a_new_process_loads_it_instead_of_rereading_the_index(make_settings, embedder, corpus_copy):
+    settings = make_settings()
+    first = Assistant(settings, progress=False)
+    first._embedder = embedder
+    first.ingest(corpus_copy)
+    want = [p.chunk.id for p in first.search("harbor bridge tolls", k=5)]
+    saved = list((settings.data_dir / "bm25").iterdir())
+    assert len(saved) == 1 and (saved[0] / "chunk_ids.json").exists()
+
+    second = Assistant(settings, progress=False)  # as a new process would: nothing in memory
+    second._embedder = embedder
+
+    def no_full_read():
+        raise AssertionError("BM25 was rebuilt from every chunk instead of loaded")
+
+    second.index.all_chunks = no_full_read
+    assert [p.chunk.id for p in second.search("harbor bridge tolls", k=5)] == want
+
+    # a write changes the index's state: the next search rebuilds BM25 once and replaces the saved copy
+    (corpus_copy / "extra.txt").write_text("Harbor bridge tolls rise\n\nTolls on the Harbor Bridge rise to 4 dollars in May.\n")
+    first.ingest(corpus_copy)
+    hits = first.search("harbor bridge tolls rise to 4 dollars", k=5)
+    assert hits[0].article.id == "extra"
+    again = list((settings.data_dir / "bm25").iterdir())
+    assert len(again) == 1 and again != saved
