@@ -8,7 +8,7 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser index run serve chat test stress lint bench eval clean
+.PHONY: setup browser index run serve chat test stress lint bench bench-scale eval clean
 
 setup: $(STAMP)
 
@@ -52,6 +52,10 @@ eval: setup
 
 bench: setup
 	$(BIN)/python bench/bench.py
+
+# 300,000 chunks grown from the dev corpus: start-up, retrieval latency, memory, disk (~10 min)
+bench-scale: setup
+	$(BIN)/python bench/bench.py --scale 300000
 
 clean:
 	rm -rf .qa_bot test-output .pytest_cache

@@ -150,7 +150,15 @@ def main() -> None:
     ap.add_argument("--ingest-corpus", type=Path, default=DEV / "corpus" if (DEV / "corpus").is_dir() else None,
                     help="corpus for the ingest race against the LangChain tutorial pipeline (default: the dev "
                     "corpus when present, else 200 generated articles); 'none' skips the race")
+    ap.add_argument("--scale", type=int, metavar="N",
+                    help="instead: the scale bench (bench/scale.py) on a synthetic index of N chunks, e.g. 300000")
     args = ap.parse_args()
+    if args.scale:
+        import scale
+
+        sys.argv = [sys.argv[0], "--chunks", str(args.scale)]
+        scale.main()
+        return
     with tempfile.TemporaryDirectory() as tmp:
         if str(args.ingest_corpus) != "none":
             ingest_race(args.ingest_corpus or generated_corpus(Path(tmp) / "generated"), Path(tmp) / "race")
