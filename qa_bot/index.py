@@ -235,9 +235,9 @@ class ArticleIndex:
 
     @property
     def chunk_embedder(self) -> Embedder:
-        """What embeds chunks at ingest: the int8 export (QA_BOT_INDEX_PRECISION, default) or the
-        query embedder itself. Either way the vectors live in the same space: a fp32 question
-        against int8 chunks retrieved as well as int8 against int8 on dev (recall@5 0.930 both)."""
+        """What embeds chunks at ingest: the query embedder itself (fp32, the default) or the
+        int8 export (QA_BOT_INDEX_PRECISION=int8). Either way the vectors live in one space: a
+        fp32 question against int8 chunks retrieved as well as int8 against int8 on dev."""
         if self.settings.index_precision == "int8":
             return shared_embedder("onnx-int8", self.settings.model_cache_dir)
         return self.embedder
