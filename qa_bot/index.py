@@ -226,6 +226,7 @@ class ArticleIndex:
         if settings.chroma_url:
             self.collection = _ServerCollection(self.collection, settings.chroma_url)
         self._stamp = settings.data_dir / "index_generation"
+        self._count_at: tuple[float, int, str] | None = None  # (when, chunk count, stamp) for generation()
 
     @property
     def embedder(self) -> Embedder:
@@ -262,8 +263,7 @@ class ArticleIndex:
         except OSError:
             stamp = "-"
         now = time.monotonic()
-        cached = getattr(self, "_count_at", None)
-        if cached is None or now - cached[0] > self.COUNT_TTL_S or cached[2] != stamp:
+        if self._count_at is None or now - self._count_at[0] > self.COUNT_TTL_S or self._count_at[2] != stamp:
             self._count_at = (now, self.count(), stamp)
         return f"{stamp}:{self._count_at[1]}"
 
