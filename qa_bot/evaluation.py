@@ -205,25 +205,29 @@ def judge_record(rec: dict, judge) -> dict:  # noqa: ANN001
     from .generate import parse_draft
 
     shown = rec.get("shown") or []
-    sentences, supported_texts = [], set()
-    for s in [] if rec["abstained"] else rec["sentences"]:
-        text = s["text"]
-        cited = [shown[n - 1] for n in s["citations"] if 0 < n <= len(shown)]
-        together = judge.supported(text, cited)
+    kept = [] if rec["abstained"] else rec["sentences"]
+    texts = [s["text"] for s in kept]
+    cites = [[shown[n - 1] for n in s["citations"] if 0 < n <= len(shown)] for s in kept]
+    # Cited sets first, then every call against everything shown, back to back: those prompts
+    # are identical up to the statement, so the model reads the shown passages once per record.
+    together = [judge.supported(t, c) for t, c in zip(texts, cites, strict=True)]
+    useful = []
+    for text, cited, ok in zip(texts, cites, together, strict=True):
         if len(cited) <= 1:
-            useful = [together] * len(cited)
+            useful.append([ok] * len(cited))
         else:
-            useful = [
+            useful.append([
                 judge.supported(text, [p])
-                or (together and not judge.supported(text, cited[:i] + cited[i + 1 :]))
+                or (ok and not judge.supported(text, cited[:i] + cited[i + 1 :]))
                 for i, p in enumerate(cited)
-            ]
-        anywhere = together or (bool(shown) and judge.supported(text, shown))
-        if anywhere:
-            supported_texts.add(" ".join(text.split()))
-        sentences.append({"text": text, "cited_supported": together, "citation_support": useful,
-                          "retrieved_supported": anywhere,
-                          "p": round(judge.probability(text, cited), 3) if cited else 0.0})
+            ])
+    anywhere = [ok or (bool(shown) and judge.supported(t, shown)) for t, ok in zip(texts, together, strict=True)]
+    supported_texts = {" ".join(t.split()) for t, ok in zip(texts, anywhere, strict=True) if ok}
+    sentences = [
+        {"text": t, "cited_supported": ok, "citation_support": u, "retrieved_supported": a,
+         "p": round(judge.probability(t, c), 3) if c else 0.0}
+        for t, c, ok, u, a in zip(texts, cites, together, useful, anywhere, strict=True)
+    ]
     draft = parse_draft(rec["draft"], len(shown)) if rec.get("draft") else None
     draft_supported = [
         " ".join(t.split()) in supported_texts or (bool(shown) and judge.supported(t, shown))

@@ -88,8 +88,22 @@ class Judge:
         raise NotImplementedError
 
 
+def _passages_text(passages: Sequence[str]) -> str:
+    """The passages as the judge reads them. Evidence items of one article share their first line
+    (headline and date); it is written once, above all of that article's items, which saves
+    ~15 tokens per repeated item when a sentence is judged against everything shown."""
+    groups: dict[str, list[str]] = {}
+    for p in passages:
+        head, sep, body = p.partition("\n")
+        key = head if sep and body.strip() else p
+        groups.setdefault(key, [])
+        if key != p:
+            groups[key].append(" ".join(body.split()))
+    return "\n\n".join(" ".join(k.split()) + "".join("\n" + b for b in bodies) for k, bodies in groups.items())
+
+
 def _messages(sentence: str, passages: Sequence[str]) -> list[dict[str, str]]:
-    text = "\n\n".join(" ".join(p.split()) for p in passages)
+    text = _passages_text(passages)
     return [
         {"role": "system", "content": JUDGE_SYSTEM},
         {"role": "user", "content": JUDGE_USER.format(passages=text, sentence=" ".join(sentence.split()))},

@@ -99,3 +99,36 @@ def test_server_judge_against_a_real_llama_cpp_server(llama_server, tmp_path):
     assert [again.probability(r["sentence"], [r["passage"]]) for r in clear] == [round(p, 5) for p in probs]
     assert len((tmp_path / "cache.jsonl").read_text().splitlines()) == len(clear)
     json.loads((tmp_path / "cache.jsonl").read_text().splitlines()[0])
+
+
+def test_an_answer_is_judged_against_everything_shown_in_one_run_of_calls():
+    """The calls that read all shown passages come back to back (the model's cached prefix then
+    covers the passages), and an article's headline is written once however many items it has."""
+    from qa_bot.evaluation import judge_record
+    from qa_bot.judge import Judge, _passages_text
+
+    class Recorder(Judge):
+        name = "recorder"
+
+        def __init__(self) -> None:
+            super().__init__(None)
+            self.calls: list[int] = []
+
+        def _score(self, sentence, passages):  # noqa: ANN001
+            self.calls.append(len(passages))
+            return 0.0  # rejects everything, so every fallback runs
+
+    shown = ["Storm hits coast (2024-01-02)\nWinds reached 100 km/h.",
+             "Storm hits coast (2024-01-02)\nPower was cut to 5,000 homes.",
+             "Mayor speaks (2024-01-03)\nThe mayor thanked crews."]
+    rec = {"abstained": False, "shown": shown, "draft": None, "sentences": [
+        {"text": "Winds reached 100 km/h.", "citations": [1]},
+        {"text": "Power was cut.", "citations": [2, 3]},
+        {"text": "The mayor spoke.", "citations": [3]}]}
+    judge = Recorder()
+    out = judge_record(rec, judge)
+    assert [s["retrieved_supported"] for s in out["sentences"]] == [False, False, False]
+    whole = [i for i, n in enumerate(judge.calls) if n == len(shown)]
+    assert len(whole) == 3 and whole == list(range(whole[0], whole[0] + 3))
+    text = _passages_text(shown)
+    assert text.count("Storm hits coast") == 1 and "5,000 homes" in text and "Mayor speaks" in text
