@@ -25,7 +25,7 @@ import numpy as np
 from .articles import SkipFile, iter_files, load_file
 from .chunking import chunk_article, embed_text, header_for
 from .config import Settings
-from .embedder import EMBEDDER_NAME, Embedder, shared_embedder
+from .embedder import EMBEDDER_NAME, INT8_RECIPE, Embedder, shared_embedder
 from .errors import IndexMissingError, QABotError
 from .types import Article, Chunk, IngestReport, date_int
 
@@ -52,7 +52,7 @@ def recipe(settings: Settings) -> str:
     """How chunks and vectors are made: part of every article's content hash, so an index built
     with another chunk size, chunker or embedder is re-embedded by the next ingest instead of
     silently keeping old chunks. (The ONNX and torch runtimes give the same vectors: one recipe.)"""
-    precision = ";int8" if settings.index_precision == "int8" else ""
+    precision = f";{INT8_RECIPE}" if settings.index_precision == "int8" else ""
     return f"{EMBEDDER_NAME}{precision};chunker-{CHUNKER_VERSION};{settings.chunk_tokens}"
 
 

@@ -211,12 +211,15 @@ def test_int8_chunks_stay_close_to_fp32_and_switching_precision_re_embeds(make_s
     from qa_bot.embedder import shared_embedder
     from qa_bot.index import recipe
 
+    assert make_settings().index_precision == "int8"  # the default: 1.7x faster ingest, same answers
     quick = ArticleIndex(make_settings(index_precision="int8"), embedder)
     quick.sync(corpus_copy)
     texts = [c.text for c, _ in quick.all_chunks()]
     assert len(texts) >= 5
     cos = (shared_embedder("onnx-int8").embed(texts) * embedder.embed(texts)).sum(axis=1)
-    assert cos.min() > 0.85 and cos.mean() > 0.93  # measured ~0.95 on dev chunks
+    # per-channel int8: measured min 0.9925 / mean 0.9936 here, 0.984 / 0.994 on dev chunks (one
+    # scale per matrix, as before, gave 0.902 / 0.953 on dev, and lost answers)
+    assert cos.min() > 0.98 and cos.mean() > 0.985
     assert recipe(make_settings(index_precision="int8")) != recipe(make_settings(index_precision="fp32"))
 
     exact = ArticleIndex(make_settings(index_precision="fp32"), embedder)
