@@ -6,6 +6,7 @@ rest of the ingest goes on. Nothing here touches the index or models.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -20,7 +21,8 @@ from .errors import InputError
 from .guard import injection_signal
 from .types import Article
 
-SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
+SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", ".pdf"}
+MAX_PDF_PAGES = 2000  # a news PDF is a few pages; thousands are a book or a trap
 
 _MONTHS = {
     m: i + 1
@@ -269,6 +271,7 @@ def _article(article_id: str, text: str, meta: dict, path: str, warnings: list[s
         warnings.append(f"date {_meta_text(meta, 'date', 'published')[:40]!r} is not a real date; "
                         "using the first date in the text, if any")
     return Article(
+        author=_meta_text(meta, "author")[:200],
         id=strip_invisible(article_id).strip()[:200] or "article",
         title=title[:300],
         text=text,
@@ -341,6 +344,65 @@ def _html_article(article_id: str, html: str, path: str) -> Article:
     return _article(article_id, text, meta, path)
 
 
+def _pdf_article(article_id: str, data: bytes, path: str, warnings: list[str] | None) -> Article:
+    """A PDF's text layer, page by page (no OCR), with title, author and date from its metadata
+    when it has them; ``Article.pages`` records where each page starts so citations can say "p. 3"."""
+    import io
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    if not data.lstrip()[:5].startswith(b"%PDF-"):
+        raise SkipFile("not a PDF (no %PDF- header)")
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its repair notes are not the user's problem
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise SkipFile("encrypted PDF (it needs a password; save an unprotected copy)")
+        n = len(reader.pages)
+    except SkipFile:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, NotImplementedError) as e:
+        detail = " ".join(str(e).split())[:100]
+        raise SkipFile(f"not a readable PDF ({type(e).__name__}{': ' + detail if detail else ''})") from None
+    if n > MAX_PDF_PAGES:
+        raise SkipFile(f"too many pages ({n} > {MAX_PDF_PAGES})")
+    pages = [clean_text(page.extract_text() or "") for page in reader.pages]
+    if sum(len(p) for p in pages) < 20:
+        raise SkipFile("no text layer (an image-only or scanned PDF; qa-bot does no OCR)")
+    meta: dict[str, str] = {}
+    info = reader.metadata
+    if info is not None:
+        for key, value in (("title", info.title), ("author", info.author)):
+            if isinstance(value, str) and value.strip():
+                meta[key] = value
+        try:
+            made = info.creation_date
+        except (ValueError, TypeError):  # a malformed /CreationDate
+            made = None
+        if made is not None:
+            meta["date"] = made.date().isoformat()
+    article = _article(article_id, "\n\n".join(p for p in pages if p), meta, path, warnings)
+    # where each page starts in the cleaned text, found by its opening words, in order; the
+    # first page with text starts at 0, and a page without text where the next one with text does
+    found: list[int | None] = []
+    pos = 0
+    for page in pages:
+        if not page:
+            found.append(None)
+            continue
+        first = all(f is None for f in found)
+        hit = 0 if first else article.text.find(" ".join(page.split()[:6]), pos)
+        pos = hit if hit >= 0 else pos
+        found.append(pos)
+    starts, nxt = [], len(article.text)
+    for f in reversed(found):
+        nxt = nxt if f is None else f
+        starts.append(nxt)
+    return dataclasses.replace(article, pages=tuple(reversed(starts)))
+
+
 _HIDDEN_STYLE = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d]*[1-9])|opacity\s*:\s*0(?![.\d]*[1-9])"
     r"|(?:left|top|text-indent)\s*:\s*-\d{3,}",
@@ -393,8 +455,10 @@ def _load_file(path: Path, max_bytes: int, warnings: list[str] | None) -> list[A
             raise SkipFile(f"too large (more than the {max_bytes / 1e6:.1f} MB limit)")
     except OSError as e:
         raise SkipFile(f"unreadable: {e.strerror or e}") from None
-    text = decode(data, path.name)
     shown = str(path)
+    if suffix == ".pdf":
+        return [_pdf_article(path.stem, data, shown, warnings)]
+    text = decode(data, path.name)
     if suffix == ".jsonl":
         return list(_jsonl_articles(text, path, shown, warnings))
     article_id = path.stem
@@ -473,3 +537,29 @@ def _empty_folder(path: Path) -> bool:
             return next(it, None) is None
     except OSError:
         return False
+
+
+def safe_name(name: str) -> str:
+    base = Path(name).name
+    stem, suffix = os.path.splitext(base)
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")[:80] or "upload"
+    return stem + suffix.lower()
+
+
+def save_new_file(folder: Path, given: str, data: bytes, taken: set[str]) -> Path:
+    """Write a new file (an upload, a fetched page) under a name no file in ``folder`` has and whose stem (the article id) no
+    indexed article uses: ``report.txt``, else ``report-2.txt``, ``report-3.txt``... A new file
+    never overwrites a file, so it can never replace or delete another article."""
+    stem, suffix = os.path.splitext(safe_name(given))
+    for n in range(1, 10_000):
+        candidate = folder / (stem + (f"-{n}" if n > 1 else "") + suffix)
+        if candidate.stem in taken:
+            continue
+        try:
+            with candidate.open("xb") as out:  # exclusive: a concurrent upload of the same name gets the next one
+                out.write(data)
+        except FileExistsError:
+            continue
+        taken.add(candidate.stem)
+        return candidate
+    raise InputError(f"too many files named {given!r} in {folder}")

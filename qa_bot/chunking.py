@@ -8,6 +8,7 @@ chunk is counted against the same window.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 
@@ -141,7 +142,8 @@ def _split_long(
 
 
 def chunk_article(article: Article, count_tokens: TokenCounter, body_tokens: int = 180) -> list[Chunk]:
-    """Pack sentences into chunks of at most ``body_tokens`` word pieces, one sentence of overlap.
+    """Pack sentences into chunks of at most ``body_tokens`` word pieces, one sentence of overlap;
+    a PDF's chunks stay within one page, so a citation's page is exact.
 
     The budget shrinks if the header would push header + body + [CLS]/[SEP] past the window.
     """
@@ -162,7 +164,13 @@ def chunk_article(article: Article, count_tokens: TokenCounter, body_tokens: int
     groups: list[list[tuple[int, int, int]]] = []
     current: list[tuple[int, int, int]] = []
     used = 0
+    def page(offset: int) -> int:
+        return bisect.bisect_right(article.pages, offset) if article.pages else 0
+
     for unit in units:
+        if current and page(unit[0]) != page(current[0][0]):  # a PDF's chunks never straddle a page
+            groups.append(current)
+            current, used = [], 0
         if current and used + unit[2] > budget:
             groups.append(current)
             last = current[-1]
@@ -186,6 +194,7 @@ def chunk_article(article: Article, count_tokens: TokenCounter, body_tokens: int
                 start=start,
                 end=end,
                 position=position,
+                page=page(start),
             )
         )
     return chunks

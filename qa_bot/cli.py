@@ -24,17 +24,19 @@ _STARTED = time.perf_counter()  # for --verbose: how long the imports took befor
 
 from . import __version__  # noqa: E402
 from .config import Settings, available_presets, describe, load_settings  # noqa: E402
-from .errors import QABotError  # noqa: E402
+from .errors import InputError, QABotError  # noqa: E402
 from .types import ABSTAIN_REASONS, Answer, DateRange, IngestReport, Passage  # noqa: E402
 
 EXAMPLES = """\
 examples:
   qa-bot ingest corpus/                       index a folder (only new/changed files are embedded)
+  qa-bot ingest https://example.com/story.html  fetch one news page into corpus/web and index it
+  qa-bot ingest --feed https://example.com/rss  fetch a feed's new items into corpus/web and index them
   qa-bot search "tariff deadline"             show the best-matching passages
   qa-bot ask "When could the US raise tariffs on Chinese goods?"
   qa-bot ask --json "Who is going to Beijing?"  machine-readable answer
   qa-bot chat                                 multi-turn conversation in the terminal
-  qa-bot serve                                web UI on http://127.0.0.1:7860
+  qa-bot serve                                web UI on http://127.0.0.1:7860, OpenAI-compatible API on /v1
   qa-bot config                               every setting, its value and its QA_BOT_* variable
 
 environment: every setting is QA_BOT_<NAME> (see `qa-bot config`), e.g.
@@ -106,12 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
         "ingest",
         parents=[common],
         help="index articles from a folder or file",
-        description="Add new, re-embed changed and remove deleted articles (txt, md, html, jsonl). "
+        description="Add new, re-embed changed and remove deleted articles (txt, md, html, jsonl, pdf), or fetch web pages and feeds. "
         "Safe to interrupt and re-run.",
     )
     p.add_argument(
-        "path", type=Path, nargs="?", help="folder or file (default: the corpus dir, QA_BOT_CORPUS_DIR)"
+        "path", nargs="?", help="folder, file or web page URL (default: the corpus dir, QA_BOT_CORPUS_DIR). "
+        "A URL is fetched, its main text, title, author and date extracted, and saved as Markdown under --into"
     )
+    p.add_argument("--feed", metavar="URL", help="an RSS or Atom feed: fetch every item not fetched before "
+                   "(up to QA_BOT_FEED_MAX_ITEMS) into --into and index them")
+    p.add_argument("--into", type=Path, metavar="DIR",
+                   help="where fetched pages are saved (default: CORPUS_DIR/web); re-ingest, library and "
+                   "remove then treat them as files")
     p.add_argument("--no-prune", action="store_true", help="keep indexed articles whose files are gone")
 
     def retrieval_opts(p: argparse.ArgumentParser) -> None:
@@ -192,6 +200,40 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
+def _ingest_web(assistant, args: argparse.Namespace) -> int:  # noqa: ANN001
+    """Fetch a page or a feed into a folder of the corpus, then index what was saved."""
+    from tqdm import tqdm
+
+    from .fetch import Fetcher
+
+    settings = assistant.settings
+    if args.feed and args.path:
+        raise InputError("give either a page URL or --feed URL, not both")
+    folder = args.into or settings.corpus_dir / "web"
+    fetcher = Fetcher(folder, int(settings.max_file_mb * 1_000_000), settings.fetch_timeout_s, settings.feed_max_items)
+    bar = tqdm(total=0, unit="page", desc="fetching", disable=args.quiet or not args.feed)
+
+    def item(i: int, n: int, link: str) -> None:
+        bar.total = n
+        bar.n = i
+        bar.refresh()
+
+    got = fetcher.add(args.feed or args.path, feed=True if args.feed else None, on_item=item)
+    bar.close()
+    print(f"fetched {len(got.saved)} page(s) into {_safe(str(folder))}"
+          + (f", {len(got.known)} fetched before" if got.known else ""), file=sys.stderr)
+    report = IngestReport()
+    for path in got.saved:
+        one = assistant.ingest(path, prune=False, progress=False)
+        for name in ("added", "updated", "unchanged", "skipped", "warnings"):
+            getattr(report, name).extend(getattr(one, name))
+        report.chunks_embedded += one.chunks_embedded
+        report.seconds += one.seconds
+    report.skipped[:0] = got.skipped
+    _print_report(report)
+    return 0 if got.saved or got.known or not got.skipped else 1
+
+
 def _print_report(report: IngestReport) -> None:
     for path, reason in report.skipped:
         print(f"skipped {_safe(path)}: {_safe(reason)}", file=sys.stderr)
@@ -206,7 +248,8 @@ def _wrap(text: str, indent: str = "    ", width: int = 100) -> str:
 
 def _print_passage(label: str, p: Passage, span: tuple[int, int] | None = None) -> None:
     date = p.article.published.isoformat() if p.article.published else "undated"
-    print(f"{label} {_safe(p.article.title)} ({date}) — score {p.score:.2f} — {_safe(p.article.id)}")
+    page = f", p. {p.chunk.page}" if p.chunk.page else ""
+    print(f"{label} {_safe(p.article.title)} ({date}{page}) — score {p.score:.2f} — {_safe(p.article.id)}")
     text = p.chunk.text[span[0] : span[1]] if span else p.chunk.text
     text = ("… " if span and span[0] else "") + text + (" …" if span and span[1] < len(p.chunk.text) else "")
     print(_wrap(_safe(text, one_line=False)))
@@ -301,7 +344,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     global _ASSISTANT
     assistant = _ASSISTANT = Assistant(settings, progress=not args.quiet)
     if args.command == "ingest":
-        path = args.path or settings.corpus_dir
+        from .fetch import is_url
+
+        if args.feed or (args.path and is_url(args.path)):
+            return _ingest_web(assistant, args)
+        if args.into:
+            raise InputError("--into is for fetched pages: give a URL or --feed URL")
+        path = Path(args.path) if args.path else settings.corpus_dir
         _print_report(assistant.ingest(path, prune=not args.no_prune, progress=not args.quiet))
         return 0
     if args.command == "library":

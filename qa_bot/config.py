@@ -45,6 +45,9 @@ class Settings(BaseSettings):
 
     # ingest
     max_file_mb: float = Field(20.0, gt=0, le=10_000, description="Files larger than this are skipped")
+    fetch_timeout_s: float = Field(20.0, gt=0, le=600, description="Longest a web page or feed download may take, "
+                                   "whole transfer (qa-bot ingest URL / --feed URL; the web UI's URL box)")
+    feed_max_items: int = Field(50, ge=1, le=10_000, description="Items read from one feed per fetch (newest first)")
     chunk_tokens: int = Field(180, ge=32, le=256, description="Body word pieces per chunk (MiniLM reads at most 256)")
     embed_batch: int = Field(8, ge=1, le=1024, description="Chunks the embedder reads at once (8 was fastest "
                              "here: 33.7 chunks/s against 28.5 at 32, less padding)")

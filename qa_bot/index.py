@@ -67,6 +67,8 @@ def article_hash(article: Article, made_with: str = "") -> str:
     ):
         h.update(part.encode("utf-8"))
         h.update(b"\x00")
+    if article.author:
+        h.update(b"\x00author\x00" + article.author.encode("utf-8"))
     if article.suspect:  # a change of verdict re-writes the article's chunks with the new flag
         h.update(article.suspect.encode("utf-8"))
     return h.hexdigest()[:16]
@@ -90,6 +92,8 @@ def _chunk_meta(
         "path": article.path,
         "file": file,
         "suspect": article.suspect,
+        "author": article.author,
+        "page": chunk.page,
     }
 
 
@@ -104,6 +108,7 @@ def article_from_meta(meta: dict[str, Any], text: str = "") -> Article:
         url=str(meta.get("url", "")),
         path=str(meta.get("path", "")),
         suspect=str(meta.get("suspect", "")),
+        author=str(meta.get("author", "")),
     )
 
 
@@ -124,6 +129,7 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         start=int(meta["start"]),
         end=int(meta["end"]),
         position=int(meta["position"]),
+        page=int(meta.get("page") or 0),
     )
 
 

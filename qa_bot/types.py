@@ -60,6 +60,8 @@ class Article:
     url: str = ""
     path: str = ""
     suspect: str = ""  # why the article looks written to steer the model (guard.py); "" when it doesn't
+    author: str = ""
+    pages: tuple[int, ...] = ()  # a PDF's page starts: offsets into ``text``, page 1 first; () otherwise
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Chunk:
     start: int
     end: int
     position: int
+    page: int = 0  # the PDF page the chunk starts on (1-based); 0 when the article has no pages
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ class Passage:
             "published": self.article.published.isoformat() if self.article.published else None,
             "source": self.article.source,
             "url": self.article.url,
+            "author": self.article.author,
+            "page": self.chunk.page or None,
             "text": self.chunk.text,
             "start": self.chunk.start,
             "end": self.chunk.end,

@@ -22,12 +22,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
+from .articles import safe_name as _safe_name  # noqa: E402
+from .articles import save_new_file as save_upload  # noqa: E402
 from .assistant import Assistant, Final, Retry, Token  # noqa: E402
 from .config import Settings  # noqa: E402
 from .errors import ConfigError, QABotError  # noqa: E402
 from .types import ABSTAIN_REASONS, Answer, DateRange, Passage  # noqa: E402
 
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl"]
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl", ".pdf"]
 
 CSS = """
 #qa-sources { max-height: 75vh; overflow-y: auto; }
@@ -78,6 +80,10 @@ def answer_html(answer: Answer, turn: int) -> str:
 def _passage_html(p: Passage, label: str, anchor: str, spans: list[tuple[int, int]]) -> str:
     a = p.article
     meta = [a.published.isoformat() if a.published else "undated", f"score {p.score:.2f}"]
+    if p.chunk.page:
+        meta.insert(1, f"p. {p.chunk.page}")
+    if a.author:
+        meta.append(_esc(a.author))
     if a.source:
         meta.append(_esc(a.source))
     link = ""
@@ -136,32 +142,6 @@ def _text(content: Any) -> str:
     return str(getattr(content, "text", "") or "")
 
 
-def _safe_name(name: str) -> str:
-    base = Path(name).name
-    stem, suffix = os.path.splitext(base)
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")[:80] or "upload"
-    return stem + suffix.lower()
-
-
-def save_upload(folder: Path, given: str, data: bytes, taken: set[str]) -> Path:
-    """Write an upload under a name no file in ``folder`` has and whose stem (the article id) no
-    indexed article uses: ``report.txt``, else ``report-2.txt``, ``report-3.txt``... An upload
-    never overwrites a file, so it can never replace or delete another article."""
-    stem, suffix = os.path.splitext(_safe_name(given))
-    for n in range(1, 10_000):
-        candidate = folder / (stem + (f"-{n}" if n > 1 else "") + suffix)
-        if candidate.stem in taken:
-            continue
-        try:
-            with candidate.open("xb") as out:  # exclusive: a concurrent upload of the same name gets the next one
-                out.write(data)
-        except FileExistsError:
-            continue
-        taken.add(candidate.stem)
-        return candidate
-    raise QABotError(f"too many uploads named {given!r}")
-
-
 def _date(value: str, label: str) -> dt.date | None:
     value = (value or "").strip()
     if not value:
@@ -210,7 +190,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         since = gr.Textbox(label="Only articles published on/after (YYYY-MM-DD)", elem_id="qa-since")
                         until = gr.Textbox(label="… and on/before (YYYY-MM-DD)", elem_id="qa-until")
             with gr.Tab("Add articles"):
-                files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Upload txt, md, html or jsonl",
+                files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Upload txt, md, html, jsonl or pdf",
                                 elem_id="qa-upload")
                 paste_title = gr.Textbox(label="…or paste an article: title", elem_id="qa-paste-title")
                 paste_text = gr.Textbox(label="text", lines=8, elem_id="qa-paste-text")

@@ -54,7 +54,9 @@ def write_hostile(folder: Path, outside: Path) -> dict[str, str]:
     bad("nested.jsonl", "[" * 100_000 + "\n", "line 1")
     bad("laughs.md", f"---\n{_laughs(8)}---\nSome body text that is long enough to count.\n", "alias")
     bad("tiny.txt", "Hi.", "no article text")
-    bad("notes.pdf", b"%PDF-1.4 not really", "unsupported")
+    bad("notes.pdf", b"%PDF-1.4 not really", "not a readable PDF")
+    bad("notes.docx", b"PK\x03\x04" + os.urandom(500), "unsupported")
+    bad("zip-named.pdf", b"PK\x03\x04" + os.urandom(500), "not a PDF")
     bad("all-bad.jsonl", '{"id": "x"}\n[1, 2]\nnot json\n', "no usable articles")
     # a folder named like an article file, a link loop, a FIFO, links that leave the folder
     (folder / "folder.txt").mkdir()

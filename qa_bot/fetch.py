@@ -1,0 +1,247 @@
+"""Web pages and RSS/Atom feeds -> Markdown files in the corpus folder, then ingested like any file.
+
+A fetched page is saved (front matter: title, author, date, source, url; then the main text),
+so re-ingest, the library and remove treat it as a file. The main text and metadata come from
+trafilatura, a library made for news pages, after the same hidden-text removal local HTML gets
+(text a reader never sees must not reach the model). Feeds are read with feedparser; every
+item's link is fetched once: ``.fetched.json`` in the folder maps each fetched URL to its file,
+so re-reading a feed adds only new items.
+
+Every way a fetch can fail (a dead link, a timeout, a non-HTML answer, an oversized body, a
+page with no article text) is a skip with a one-line reason; nothing already indexed is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import re
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from . import __version__
+from .articles import SkipFile, decode, save_new_file
+
+PAGE_TYPES = ("text/html", "application/xhtml+xml")
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml")
+REGISTRY = ".fetched.json"  # hidden: iter_files passes over it
+MAX_REDIRECTS = 5
+
+
+class FetchSkip(SkipFile):
+    """A URL that gave no article, with the reason."""
+
+
+@dataclass
+class Fetched:
+    url: str  # after redirects
+    content_type: str
+    body: bytes
+
+
+@dataclass
+class FetchReport:
+    saved: list[Path] = field(default_factory=list)  # new or re-fetched files, to ingest
+    known: list[str] = field(default_factory=list)  # feed items fetched on an earlier run
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
+
+
+def _public_only(url: str) -> None:
+    """Refuse a URL whose host resolves to this machine or a private network (used when the web
+    UI is exposed: a visitor must not make the server read its own network)."""
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        raise FetchSkip(f"unreachable (cannot resolve {host!r})") from None
+    for info in infos:
+        addr = ipaddress.ip_address(info[4][0])
+        if addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved or addr.is_multicast:
+            raise FetchSkip(f"refused: {host} is a private or local address")
+
+
+def fetch(url: str, max_bytes: int, timeout_s: float, public_only: bool = False) -> Fetched:
+    """GET ``url`` with a bounded time (whole transfer, not per read) and size; FetchSkip on any failure."""
+    import httpx
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchSkip("not an http(s) link")
+
+    def check(request: httpx.Request) -> None:  # every hop, redirects included
+        if public_only:
+            _public_only(str(request.url))
+
+    deadline = time.monotonic() + timeout_s
+    try:
+        with httpx.Client(follow_redirects=True, max_redirects=MAX_REDIRECTS, timeout=timeout_s,
+                          headers={"User-Agent": f"qa-bot/{__version__}"}, event_hooks={"request": [check]}) as client:
+            with client.stream("GET", url) as r:
+                if r.status_code >= 400:
+                    raise FetchSkip(f"HTTP {r.status_code} {r.reason_phrase}".strip())
+                declared = r.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise FetchSkip(f"too large ({int(declared) / 1e6:.1f} MB > {max_bytes / 1e6:.1f} MB limit)")
+                body = bytearray()
+                for part in r.iter_bytes():
+                    body += part
+                    if len(body) > max_bytes:
+                        raise FetchSkip(f"too large (more than the {max_bytes / 1e6:.1f} MB limit)")
+                    if time.monotonic() > deadline:
+                        raise FetchSkip(f"timed out after {timeout_s:g} s")
+                kind = r.headers.get("content-type", "").split(";")[0].strip().lower()
+                return Fetched(str(r.url), kind, bytes(body))
+    except FetchSkip:
+        raise
+    except httpx.TimeoutException:
+        raise FetchSkip(f"timed out after {timeout_s:g} s") from None
+    except httpx.TooManyRedirects:
+        raise FetchSkip(f"more than {MAX_REDIRECTS} redirects") from None
+    except httpx.HTTPError as e:
+        detail = " ".join(str(e).split())[:100]
+        raise FetchSkip(f"unreachable ({type(e).__name__}{': ' + detail if detail else ''})") from None
+
+
+def is_feed(got: Fetched) -> bool:
+    if got.content_type in FEED_TYPES:
+        return True
+    head = got.body[:500].lstrip().lower()
+    return got.content_type not in PAGE_TYPES and (head.startswith(b"<?xml") or b"<rss" in head or b"<feed" in head)
+
+
+def _visible_html(html: str) -> str:
+    """The page without what its readers never see: hidden elements, comments, scripts."""
+    from bs4 import BeautifulSoup, Comment
+
+    from .articles import _hidden
+
+    soup = BeautifulSoup(html, "html.parser")
+    for c in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        c.extract()
+    for el in soup.find_all(["script", "style", "noscript", "template", "iframe"]):
+        el.decompose()
+    for el in soup.find_all(_hidden):
+        if not el.decomposed:
+            el.decompose()
+    return str(soup)
+
+
+def page_markdown(got: Fetched, fallback: dict[str, str] | None = None) -> tuple[str, str]:
+    """A fetched news page -> (a file name, Markdown with front matter). ``fallback`` fills title
+    and date the page itself doesn't state (a feed item's)."""
+    import trafilatura
+
+    if got.content_type and got.content_type not in PAGE_TYPES:
+        raise FetchSkip(f"not a web page ({got.content_type})")
+    html = decode(got.body, got.url)
+    doc = trafilatura.bare_extraction(_visible_html(html), url=got.url, with_metadata=True,
+                                      include_comments=False, include_tables=False)
+    text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
+    if len(text) < 20:
+        raise FetchSkip("no article text found on the page")
+    fallback = fallback or {}
+    meta = {
+        "title": getattr(doc, "title", None) or fallback.get("title") or "",
+        "author": getattr(doc, "author", None) or "",
+        "date": getattr(doc, "date", None) or fallback.get("date") or "",
+        "source": getattr(doc, "sitename", None) or urlsplit(got.url).hostname or "",
+        "url": got.url,
+    }
+    meta = {k: " ".join(str(v).split()) for k, v in meta.items() if v}
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=10_000)
+    slug = re.sub(r"[^a-z0-9]+", "-", (meta.get("title") or urlsplit(got.url).path).lower()).strip("-")[:60]
+    return (slug or "page") + ".md", f"---\n{front}---\n\n{text}\n"
+
+
+def _feed_items(got: Fetched, limit: int) -> list[tuple[str, dict[str, str]]]:
+    import feedparser
+
+    parsed = feedparser.parse(got.body)
+    if not parsed.entries:
+        problem = getattr(parsed, "bozo_exception", None)
+        raise FetchSkip("not a feed (no items)" + (f": {' '.join(str(problem).split())[:80]}" if problem else ""))
+    items = []
+    for entry in parsed.entries[:limit]:
+        link = entry.get("link") or ""
+        if not link:
+            continue
+        extra = {"title": entry.get("title", "")}
+        when = entry.get("published_parsed") or entry.get("updated_parsed")
+        if when:
+            extra["date"] = dt.date(*when[:3]).isoformat()
+        items.append((link, extra))
+    return items
+
+
+class Fetcher:
+    """Fetches pages and feeds into ``folder`` (``.fetched.json`` remembers what came from where)."""
+
+    def __init__(self, folder: Path, max_bytes: int, timeout_s: float, max_items: int = 50,
+                 public_only: bool = False) -> None:
+        self.folder = folder
+        self.max_bytes, self.timeout_s, self.max_items, self.public_only = max_bytes, timeout_s, max_items, public_only
+        self._registry_path = folder / REGISTRY
+        try:
+            self.registry: dict[str, str] = json.loads(self._registry_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.registry = {}
+
+    def _get(self, url: str) -> Fetched:
+        return fetch(url, self.max_bytes, self.timeout_s, self.public_only)
+
+    def _save(self, url: str, got: Fetched, fallback: dict[str, str] | None, report: FetchReport) -> None:
+        name, text = page_markdown(got, fallback)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        earlier = self.registry.get(url)
+        if earlier and (self.folder / earlier).is_file():  # fetched before: the page's file is updated in place
+            path = self.folder / earlier
+            path.write_text(text, encoding="utf-8")
+        else:
+            taken = {p.stem for p in self.folder.iterdir()}
+            path = save_new_file(self.folder, name, text.encode("utf-8"), taken)
+        self.registry[url] = self.registry[got.url] = path.name
+        report.saved.append(path)
+
+    def _write_registry(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self._registry_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.registry, indent=1, sort_keys=True), encoding="utf-8")
+        tmp.replace(self._registry_path)
+
+    def add(self, url: str, feed: bool | None = None,
+            on_item: Callable[[int, int, str], None] | None = None) -> FetchReport:
+        """Fetch ``url``: a page is saved; a feed (``feed=True``, or detected when None) has each
+        item not fetched before saved. Never raises for a bad URL: it is in ``skipped``."""
+        report = FetchReport()
+        try:
+            got = self._get(url)
+            if feed is True or (feed is None and is_feed(got)):
+                items = _feed_items(got, self.max_items)
+                for i, (link, extra) in enumerate(items):
+                    if on_item:
+                        on_item(i, len(items), link)
+                    if link in self.registry and (self.folder / self.registry[link]).is_file():
+                        report.known.append(link)
+                        continue
+                    try:
+                        self._save(link, self._get(link), extra, report)
+                    except SkipFile as e:
+                        report.skipped.append((link, str(e)))
+            else:
+                self._save(url, got, None, report)
+        except SkipFile as e:
+            report.skipped.append((url, str(e)))
+        finally:
+            self._write_registry()
+        return report
+
+
+def is_url(text: str) -> bool:
+    return bool(re.match(r"https?://", str(text).strip(), re.I))
