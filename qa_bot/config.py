@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0, le=10_000, description="Files larger than this are skipped")
     fetch_timeout_s: float = Field(20.0, gt=0, le=600, description="Longest a web page or feed download may take, "
                                    "whole transfer (qa-bot ingest URL / --feed URL; the web UI's URL box)")
+    fetch_private: bool = Field(False, description="Let a web UI that others can reach fetch URLs on private "
+                                "and local addresses (an intranet news site); off, such URLs are refused there")
     feed_max_items: int = Field(50, ge=1, le=10_000, description="Items read from one feed per fetch (newest first)")
     chunk_tokens: int = Field(180, ge=32, le=256, description="Body word pieces per chunk (MiniLM reads at most 256)")
     embed_batch: int = Field(8, ge=1, le=1024, description="Chunks the embedder reads at once (8 was fastest "

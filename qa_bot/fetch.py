@@ -227,7 +227,7 @@ class Fetcher:
                 for i, (link, extra) in enumerate(items):
                     if on_item:
                         on_item(i, len(items), link)
-                    if link in self.registry and (self.folder / self.registry[link]).is_file():
+                    if link in self.registry:  # fetched on an earlier run (or removed since: not again)
                         report.known.append(link)
                         continue
                     try:

@@ -155,6 +155,7 @@ def _date(value: str, label: str) -> dt.date | None:
 def build_app(assistant: Assistant) -> gr.Blocks:
     settings = assistant.settings
     upload_dir = settings.corpus_dir / "uploads"
+    web_dir = settings.corpus_dir / "web"  # fetched pages, as `qa-bot ingest URL` saves them
 
     def library_rows() -> list[list[Any]]:
         return [[a.title, a.published or "", a.chunks, a.id] for a in assistant.library()]
@@ -192,6 +193,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             with gr.Tab("Add articles"):
                 files = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Upload txt, md, html, jsonl or pdf",
                                 elem_id="qa-upload")
+                url_box = gr.Textbox(label="…or a web page or RSS/Atom feed URL (fetched into the corpus's web folder)",
+                                     placeholder="https://…", elem_id="qa-url")
                 paste_title = gr.Textbox(label="…or paste an article: title", elem_id="qa-paste-title")
                 paste_text = gr.Textbox(label="text", lines=8, elem_id="qa-paste-text")
                 add = gr.Button("Add to library", variant="primary", elem_id="qa-add")
@@ -250,10 +253,23 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 return sources_html(past[i], i)
             return gr.update()
 
-        def add_articles(uploaded, title: str, text: str, progress=gr.Progress()):  # noqa: B008
+        def add_articles(uploaded, url: str, title: str, text: str, progress=gr.Progress()):  # noqa: B008
             upload_dir.mkdir(parents=True, exist_ok=True)
             taken = {r[3] for r in library_rows()}
             saved: list[tuple[Path, str]] = []  # (our new file, the name the user gave it)
+            lines = []
+            if (url or "").strip():
+                from .fetch import Fetcher
+
+                progress(0, desc=f"fetching {url.strip()[:80]}")
+                # a server others can reach must not fetch from this machine's own network for them
+                fetcher = Fetcher(web_dir, int(settings.max_file_mb * 1_000_000), settings.fetch_timeout_s,
+                                  settings.feed_max_items, public_only=fetch_public_only(settings))
+                got = fetcher.add(url.strip())
+                saved += [(path, path.name) for path in got.saved]
+                lines += [f"{where}: not added ({reason})" for where, reason in got.skipped]
+                if got.known:
+                    lines.append(f"{len(got.known)} feed item(s) fetched before, not fetched again")
             for f in uploaded or []:
                 src = Path(f if isinstance(f, str) else f.name)
                 given = Path(getattr(f, "orig_name", None) or src.name).name
@@ -263,8 +279,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 body = f"{(title or 'Pasted article').strip()}\n\n{text.strip()}\n".encode()
                 saved.append((save_upload(upload_dir, given, body, taken), given))
             if not saved:
-                return "Choose files or paste text first.", gr.update(), gr.update(), gr.update(), gr.update()
-            lines = []
+                return ("\n".join(lines) or "Choose files, give a URL or paste text first.", gr.update(), gr.update(),
+                        gr.update(), gr.update(), gr.update())
             for i, (path, given) in enumerate(saved):
                 progress((i, len(saved)), desc=f"indexing {given}")
                 shown = given if path.name == _safe_name(given) else f"{given} (saved as {path.name})"
@@ -287,13 +303,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     lines.append(f"{shown}: already indexed")
             rows = library_rows()
             # the upload box is emptied, so the next upload does not send these files again
-            return "\n".join(lines), rows, gr.update(choices=[r[3] for r in rows]), None, ""
+            return "\n".join(lines), rows, gr.update(choices=[r[3] for r in rows]), None, "", ""
 
         def remove_article(article_id: str):
             if not article_id:
                 return "Pick an article first.", gr.update(), gr.update()
             n = assistant.remove(article_id)
-            for p in upload_dir.glob("*"):  # an uploaded file would be re-added on the next start
+            for p in [*upload_dir.glob("*"), *web_dir.glob("*")]:  # its file would be re-added on the next start
                 if p.stem == article_id:
                     p.unlink()
             rows = library_rows()
@@ -306,7 +322,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             )
         new.click(lambda: ([], [], sources_html(None, 0)), None, [chat, answers, sources], queue=False)
         chat.select(pick, [answers], [sources])
-        add.click(add_articles, [files, paste_title, paste_text], [add_status, table, remove_id, files, paste_text])
+        add.click(add_articles, [files, url_box, paste_title, paste_text],
+                  [add_status, table, remove_id, files, paste_text, url_box])
         remove.click(remove_article, [remove_id], [remove_status, table, remove_id])
     return app
 
@@ -319,6 +336,12 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False  # a host name: it may resolve to anything
+
+
+def fetch_public_only(settings: Settings) -> bool:
+    """Whether the web UI refuses URLs on private and local addresses: when the server can be
+    reached from elsewhere, unless QA_BOT_FETCH_PRIVATE allows them (an intranet news site)."""
+    return not (is_loopback(settings.host) or settings.fetch_private)
 
 
 def credentials(settings: Settings) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, SEED_CORPUS
+from tests.test_more_ways_in import site  # noqa: F401 - the loopback news site fixture
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
@@ -35,7 +36,7 @@ def server(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
     # bound to every interface, as a team server would be: that requires a login
     env.update(QA_BOT_DATA_DIR=str(tmp / "data"), QA_BOT_CORPUS_DIR=str(corpus), QA_BOT_AUTH=f"{USER}:{PASSWORD}",
-               QA_BOT_MAX_FILE_MB="1")
+               QA_BOT_MAX_FILE_MB="1", QA_BOT_FETCH_PRIVATE="true")  # the test site is on loopback
     log = open(tmp / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "serve", "--host", "0.0.0.0", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -285,3 +286,30 @@ def test_each_upload_is_sent_once_and_a_huge_one_is_refused(page, server, tmp_pa
     page.wait_for_function("() => /too large|exceed/i.test(document.body.innerText)", timeout=60_000)
     assert not (server[1] / "uploads" / "huge-story.txt").exists()
     assert "A very long story" not in library(page)
+
+
+def test_a_url_in_the_add_tab_fetches_the_page_and_it_can_be_asked_about(page, server, site):  # noqa: F811
+    page.get_by_role("tab", name="Add articles").click()
+    before = page.input_value("#qa-add-status textarea")
+    page.fill("#qa-url textarea, #qa-url input", f"{site}/story2.html")
+    page.click("#qa-add")
+    page.wait_for_function("old => { const v = (document.querySelector('#qa-add-status textarea')||{}).value;"
+                           " return v && v !== old; }", arg=before, timeout=120_000)
+    status = page.input_value("#qa-add-status textarea")
+    assert "indexed as ferry-runs-end-on-may-5" in status, status
+    assert (server[1] / "web" / "ferry-runs-end-on-may-5.md").is_file()  # saved in the corpus, like an upload
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "When will the ferry service end its runs?")
+    last = page.locator("#qa-chat .bot").last
+    assert "May 5" in last.inner_text()
+    last.locator("a.qa-cite").first.click()
+    assert "Ferry runs end on May 5" in page.locator("#qa-sources").inner_text()
+
+
+def test_an_exposed_web_ui_fetches_only_public_addresses_unless_allowed():
+    from qa_bot.config import load_settings
+    from qa_bot.web import fetch_public_only
+
+    assert not fetch_public_only(load_settings(host="127.0.0.1"))
+    assert fetch_public_only(load_settings(host="0.0.0.0"))
+    assert not fetch_public_only(load_settings(host="0.0.0.0", fetch_private=True))
