@@ -131,6 +131,10 @@ class Settings(BaseSettings):
         "on a non-loopback address"
     )
     auth_file: Path | None = Field(None, description="File with one user:password per line (instead of auth)")
+    api_key: str = Field(
+        "", description="Bearer token the OpenAI-compatible API (/v1) requires; required to serve on a "
+        "non-loopback address"
+    )
 
     @field_validator("chroma_url", "llm_url", "judge_url")
     @classmethod
@@ -194,7 +198,7 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
     rows = []
     for name, info in Settings.model_fields.items():
         value = getattr(settings, name)
-        if name in ("llm_api_key", "auth") and value:
+        if name in ("llm_api_key", "auth", "api_key") and value:
             value = "***"
         rows.append((name, str(value), info.description or ""))
     return rows

@@ -371,8 +371,15 @@ def check_exposure(settings: Settings, host: str, no_auth: bool) -> list[tuple[s
     Called before anything is indexed or loaded, so a refused start costs nothing.
     """
     logins = credentials(settings)
-    if logins or is_loopback(host):
+    if is_loopback(host):
         return logins or None
+    if not settings.api_key and not no_auth:
+        raise ConfigError(
+            f"refusing to serve the API (/v1) on {host} without a key: set QA_BOT_API_KEY, "
+            "or pass --no-auth if the network is trusted"
+        )
+    if logins:
+        return logins
     if no_auth:
         print(f"warning: serving on {host} with no password: anyone who can reach this port can "
               "read, upload and remove articles and use the model", file=sys.stderr, flush=True)
@@ -389,9 +396,21 @@ def serve(assistant: Assistant, host: str, port: int, ingest_corpus: bool = True
     if ingest_corpus and settings.corpus_dir.exists():
         print(assistant.ingest(settings.corpus_dir, progress=True).summary(), flush=True)
     assistant.load_llm()  # assemble, verify and load the model before the first visitor waits for it
-    app = build_app(assistant)
-    app.queue(default_concurrency_limit=settings.max_concurrent_answers)
-    print(f"qa-bot web UI: http://{host}:{port}", flush=True)
-    app.launch(server_name=host, server_port=port, css=CSS, head=HEAD, footer_links=[], show_error=False,
-               quiet=True, auth=logins, auth_message="qa-bot: sign in to ask about the articles",
-               max_file_size=int(settings.max_file_mb * 1_000_000))
+    import uvicorn
+    from fastapi import FastAPI
+
+    from .api import router
+
+    blocks = build_app(assistant)
+    blocks.queue(default_concurrency_limit=settings.max_concurrent_answers)
+    # one process, one model: the OpenAI-compatible API (/v1, its own bearer key) beside the web UI
+    root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    root.include_router(router(assistant, settings.api_key))
+    root = gr.mount_gradio_app(
+        root, blocks, path="", server_name=host, server_port=port, css=CSS, head=HEAD, footer_links=[],
+        show_error=False, auth=logins, auth_message="qa-bot: sign in to ask about the articles",
+        max_file_size=int(settings.max_file_mb * 1_000_000),
+    )
+    print(f"qa-bot web UI: http://{host}:{port}  API: http://{host}:{port}/v1 "
+          f"({'bearer key required' if settings.api_key else 'no key'})", flush=True)
+    uvicorn.run(root, host=host, port=port, log_level="warning")

@@ -115,9 +115,13 @@ def test_verbose_ask_says_where_the_time_went_and_what_the_model_read(tmp_path):
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "example.org"])
 def test_serving_beyond_loopback_without_a_password_is_refused(tmp_path, host):
-    p = qa("serve", "--host", host, "--port", "1", data_dir=tmp_path, timeout=60)
+    p = qa("serve", "--host", host, "--port", "1", data_dir=tmp_path, timeout=60, env={"QA_BOT_API_KEY": "k"})
     assert p.returncode == 2
     assert "QA_BOT_AUTH" in one_line_error(p) and "--no-auth" in p.stderr
+    # a password for the web UI does not open the API: it has its own key
+    p = qa("serve", "--host", host, "--port", "1", data_dir=tmp_path, timeout=60, env={"QA_BOT_AUTH": "a:b"})
+    assert p.returncode == 2
+    assert "QA_BOT_API_KEY" in one_line_error(p) and "--no-auth" in p.stderr
 
 
 def test_web_logins_parse_and_loopback_is_recognised(tmp_path):
@@ -129,7 +133,7 @@ def test_web_logins_parse_and_loopback_is_recognised(tmp_path):
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "10.0.0.2", "myhost.lan"))
     f = tmp_path / "logins"
     f.write_text("# team\nann: pass:with:colons\n\nbob:x\n")
-    s = load_settings(data_dir=tmp_path, auth_file=f, auth="cy:z")
+    s = load_settings(data_dir=tmp_path, auth_file=f, auth="cy:z", api_key="key")
     assert credentials(s) == [("ann", " pass:with:colons"), ("bob", "x"), ("cy", "z")]
     assert check_exposure(s, "0.0.0.0", no_auth=False) == credentials(s)
     open_local = load_settings(data_dir=tmp_path)

@@ -36,6 +36,7 @@ def server(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
     # bound to every interface, as a team server would be: that requires a login
     env.update(QA_BOT_DATA_DIR=str(tmp / "data"), QA_BOT_CORPUS_DIR=str(corpus), QA_BOT_AUTH=f"{USER}:{PASSWORD}",
+               QA_BOT_API_KEY="web-test-key",
                QA_BOT_MAX_FILE_MB="1", QA_BOT_FETCH_PRIVATE="true")  # the test site is on loopback
     log = open(tmp / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "serve", "--host", "0.0.0.0", "--port", str(port)],

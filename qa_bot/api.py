@@ -1,0 +1,210 @@
+"""The headless face: an OpenAI-compatible chat endpoint beside the web UI (one process, one model).
+
+``POST /v1/chat/completions`` takes ``messages`` (earlier turns are the conversation history, as
+in the web UI's chat) and answers with the *checked* answer, ``[n]`` marks included. Every
+response also carries ``citations``, ``abstained`` and ``abstain_reason`` at the top level, in
+the shape of ``qa-bot ask --json``, so any OpenAI client works unchanged and a citation-aware
+one gets the sources. ``GET /v1/models`` lists the one model, ``qa-bot``.
+
+Streaming (``stream: true``) sends OpenAI chunk events, but only text that passed the support
+check: an event stream cannot take text back, and the draft the model writes may still lose
+sentences or have its citations moved. While the model drafts, SSE comments keep the
+connection alive; the checked answer then follows in sentence-sized chunks, and the last chunk
+carries the citations.
+
+Optional request fields beyond OpenAI's: ``k`` (passages), ``since`` / ``until`` (YYYY-MM-DD).
+When ``QA_BOT_API_KEY`` is set, requests need ``Authorization: Bearer <key>``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from .assistant import Assistant, Final, Retry, Token
+from .errors import InputError, QABotError
+from .types import Answer, DateRange
+
+MODEL_ID = "qa-bot"
+ROLES = ("system", "developer", "user", "assistant", "tool")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", param: str | None = None):
+        super().__init__(message)
+        self.status, self.message, self.kind, self.param = status, message, kind, param
+
+    def body(self) -> dict:
+        return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": None}}
+
+
+def _content(message: dict, i: int) -> str:
+    """A message's text: a string, or a list of parts of which the text parts are kept."""
+    content = message.get("content")
+    if content is None and message.get("role") == "assistant":
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if not isinstance(part, dict) or part.get("type") not in ("text", "input_text"):
+                raise ApiError(400, f"messages[{i}].content: only text parts are supported", param="messages")
+            parts.append(str(part.get("text", "")))
+        return " ".join(parts)
+    raise ApiError(400, f"messages[{i}].content must be a string or a list of text parts", param="messages")
+
+
+def parse_request(body: Any) -> dict[str, Any]:
+    """The request as (question, history, stream, k, dates); ApiError(400) with the reason otherwise."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ApiError(400, "'messages' must be a non-empty list", param="messages")
+    turns: list[tuple[str, str]] = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ROLES:
+            raise ApiError(400, f"messages[{i}] needs a role of {', '.join(ROLES)}", param="messages")
+        if m["role"] in ("user", "assistant"):
+            turns.append((m["role"], _content(m, i)))
+    if not turns or turns[-1][0] != "user":
+        raise ApiError(400, "the last message must be the user's question", param="messages")
+    history: list[tuple[str, str]] = []
+    pending: str | None = None
+    for role, text in turns[:-1]:  # user/assistant pairs, as the web UI keeps them
+        if role == "user":
+            pending = text
+        elif pending is not None:
+            history.append((pending, text))
+            pending = None
+    k = body.get("k")
+    if k is not None and (not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 20):
+        raise ApiError(400, "'k' must be an integer from 1 to 20", param="k")
+    dates = []
+    for name in ("since", "until"):
+        value = body.get(name)
+        try:
+            dates.append(dt.date.fromisoformat(value) if value else None)
+        except (TypeError, ValueError):
+            raise ApiError(400, f"'{name}' must be a date like 2019-01-31", param=name) from None
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise ApiError(400, "'stream' must be true or false", param="stream")
+    return {"question": turns[-1][1], "history": history, "stream": stream, "k": k, "dates": DateRange(*dates)}
+
+
+def _sources(answer: Answer) -> dict[str, Any]:
+    d = answer.to_dict()
+    return {"citations": d["citations"], "abstained": d["abstained"], "abstain_reason": d["abstain_reason"]}
+
+
+def completion(answer: Answer) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": MODEL_ID,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text},
+                     "finish_reason": "stop", "logprobs": None}],
+        **_sources(answer),
+    }
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """The checked answer in sentence-sized pieces (each keeps its trailing space)."""
+    import re
+
+    for m in re.finditer(r"[^.!?]*[.!?]+(?:\s*\[\d+\])*\s*|.+$", text, re.S):
+        if m.group():
+            yield m.group()
+
+
+def stream_events(assistant: Assistant, req: dict[str, Any]) -> Iterator[str]:
+    """Server-sent events in OpenAI's chunk format; only checked text is sent (see the module doc)."""
+    cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+
+    def chunk(delta: dict, finish: str | None = None, **extra: Any) -> str:
+        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra}
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        tokens = 0
+        for event in assistant.ask_stream(req["question"], req["history"], req["dates"], k=req["k"]):
+            if isinstance(event, Token):
+                tokens += 1
+                if tokens % 8 == 1:
+                    yield ": drafting\n\n"  # a comment: keeps proxies from closing an idle stream
+            elif isinstance(event, Retry):
+                yield ": looking again\n\n"
+            elif isinstance(event, Final):
+                for piece in _pieces(event.answer.text):
+                    yield chunk({"content": piece})
+                yield chunk({}, "stop", **_sources(event.answer))
+    except QABotError as e:
+        status = 400 if isinstance(e, InputError) else 503
+        err = ApiError(status, str(e), "invalid_request_error" if status == 400 else "server_error")
+        yield f"data: {json.dumps(err.body(), ensure_ascii=False)}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def router(assistant: Assistant, api_key: str = "") -> APIRouter:
+    # (fastapi reads the handlers' annotations, so Request is imported at module level)
+    api = APIRouter(prefix="/v1")
+
+    def authorised(request: Request) -> None:
+        if not api_key:
+            return
+        given = request.headers.get("authorization", "")
+        scheme, _, token = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), api_key.encode()):
+            raise ApiError(401, "missing or wrong API key (send Authorization: Bearer <QA_BOT_API_KEY>)",
+                           "authentication_error")
+
+    def fail(e: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if e.status == 401 else None
+        return JSONResponse(e.body(), status_code=e.status, headers=headers)
+
+    @api.get("/models")
+    def models(request: Request):  # noqa: ANN202
+        try:
+            authorised(request)
+        except ApiError as e:
+            return fail(e)
+        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa-bot"}]}
+
+    @api.post("/chat/completions")
+    async def chat(request: Request):  # noqa: ANN202
+        try:
+            authorised(request)
+            try:
+                body = json.loads(await request.body())
+            except (ValueError, UnicodeDecodeError):
+                raise ApiError(400, "the request body is not valid JSON") from None
+            req = parse_request(body)
+            if req["stream"]:
+                return StreamingResponse(stream_events(assistant, req), media_type="text/event-stream",
+                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+            try:
+                answer = await run_in_threadpool(assistant.ask, req["question"], req["history"], req["dates"],
+                                                 None, req["k"])
+            except InputError as e:
+                raise ApiError(400, str(e)) from None
+            except QABotError as e:
+                raise ApiError(503, str(e), "server_error") from None
+            return completion(answer)
+        except ApiError as e:
+            return fail(e)
+
+    return api

@@ -1,0 +1,131 @@
+"""The OpenAI-compatible API, called with the official `openai` client against a live `qa-bot serve`
+on loopback (real index, real local model), the same process that serves the web UI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import ROOT, SEED_CORPUS
+
+pytestmark = pytest.mark.integration
+KEY = "test-key-123"
+TARIFFS = "When could the US raise tariffs on Chinese goods?"
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("api")
+    corpus = tmp / "corpus"
+    shutil.copytree(SEED_CORPUS, corpus)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    env.update(QA_BOT_DATA_DIR=str(tmp / "data"), QA_BOT_CORPUS_DIR=str(corpus), QA_BOT_API_KEY=KEY)
+    log = open(tmp / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "serve", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(base + "/", timeout=2)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail((tmp / "server.log").read_text())
+            time.sleep(1)
+    else:
+        proc.kill()
+        pytest.fail("server did not start")
+    yield base
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture
+def client(api):
+    return openai.OpenAI(base_url=api + "/v1", api_key=KEY, max_retries=0, timeout=240)
+
+
+def test_models_lists_qa_bot(client):
+    assert [m.id for m in client.models.list()] == ["qa-bot"]
+
+
+def test_a_plain_call_answers_with_citations(client):
+    r = client.chat.completions.create(model="qa-bot", messages=[{"role": "user", "content": TARIFFS}])
+    text = r.choices[0].message.content
+    assert "March 1" in text and "[1]" in text and r.choices[0].finish_reason == "stop"
+    extra = r.model_extra
+    assert extra["abstained"] is False and extra["abstain_reason"] == ""
+    first = extra["citations"][0]
+    assert first["n"] == 1 and "March 1" in first["quote"] and first["article_id"] == "000_0cd96bd9d1e8fa7f"
+
+
+def test_a_streamed_call_sends_the_checked_answer_and_then_its_sources(client):
+    stream = client.chat.completions.create(model="qa-bot", stream=True,
+                                            messages=[{"role": "user", "content": TARIFFS}])
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "March 1" in text and "[1]" in text
+    last = chunks[-1]
+    assert last.choices[0].finish_reason == "stop"
+    assert last.model_extra["abstained"] is False and "March 1" in last.model_extra["citations"][0]["quote"]
+    # the same answer, whole, as a plain call gives it: the stream carries checked text only
+    plain = client.chat.completions.create(model="qa-bot", messages=[{"role": "user", "content": TARIFFS}])
+    assert text == plain.choices[0].message.content
+
+
+def test_a_follow_up_uses_the_earlier_turns(client):
+    first = client.chat.completions.create(model="qa-bot", messages=[{"role": "user", "content": TARIFFS}])
+    r = client.chat.completions.create(model="qa-bot", messages=[
+        {"role": "system", "content": "You are helpful."},
+        {"role": "user", "content": TARIFFS},
+        {"role": "assistant", "content": first.choices[0].message.content},
+        {"role": "user", "content": "On how much in goods?"},
+    ])
+    assert "200 billion" in r.choices[0].message.content, r.choices[0].message.content
+    assert r.model_extra["citations"]
+
+
+def test_a_question_the_articles_do_not_answer_is_an_honest_abstention(client):
+    r = client.chat.completions.create(model="qa-bot", messages=[
+        {"role": "user", "content": "Who won the 2018 FIFA World Cup final?"}])
+    assert r.model_extra["abstained"] is True and r.model_extra["abstain_reason"]
+    assert r.model_extra["citations"] == [] and "don't say" in r.choices[0].message.content.lower()
+
+
+def test_a_wrong_or_missing_key_is_refused(api):
+    bad = openai.OpenAI(base_url=api + "/v1", api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        bad.chat.completions.create(model="qa-bot", messages=[{"role": "user", "content": TARIFFS}])
+    r = httpx.get(api + "/v1/models")
+    assert r.status_code == 401 and "API key" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("body, words", [
+    (b"{not json", "not valid JSON"),
+    (b"[]", "JSON object"),
+    (b'{"model": "qa-bot"}', "'messages'"),
+    (b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}', "last message"),
+    (b'{"messages": [{"role": "wizard", "content": "hi"}]}', "role"),
+    (b'{"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}', "text parts"),
+    (b'{"messages": [{"role": "user", "content": "   "}]}', "question"),
+    (b'{"messages": [{"role": "user", "content": "why?"}], "k": 0}', "'k'"),
+])
+def test_a_malformed_request_is_a_400_with_a_message_and_the_server_keeps_serving(api, body, words):
+    r = httpx.post(api + "/v1/chat/completions", content=body,
+                   headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}, timeout=60)
+    assert r.status_code == 400, r.text
+    assert words in r.json()["error"]["message"]
+    assert httpx.get(api + "/v1/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
