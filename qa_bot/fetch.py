@@ -147,6 +147,10 @@ def page_markdown(got: Fetched, fallback: dict[str, str] | None = None) -> tuple
     if len(text) < 20:
         raise FetchSkip("no article text found on the page")
     fallback = fallback or {}
+    title = getattr(doc, "title", None) or ""
+    first, _, rest = text.partition("\n")
+    if title and first.strip() == title.strip() and rest.strip():  # the headline is the title, not body text
+        text = rest.strip()
     meta = {
         "title": getattr(doc, "title", None) or fallback.get("title") or "",
         "author": getattr(doc, "author", None) or "",

@@ -164,6 +164,7 @@ def test_a_web_page_is_fetched_saved_and_indexed_with_its_metadata(tmp_path, sit
     assert "48 million" in text
     assert "Subscribe" not in text and "Sports" not in text  # page furniture stays out
     assert "closed forever" not in text  # hidden text never reaches the index
+    assert not text.split("---\n")[2].strip().startswith("Harbor bridge")  # the headline is the title only
     [row] = json.loads(qa("library", "--json", data_dir=data).stdout)
     assert row["published"] == "2024-03-05" and row["title"] == "Harbor bridge to reopen on May 4"
     # the saved file is an ordinary corpus file: a folder re-ingest finds nothing new
@@ -206,6 +207,16 @@ def test_a_dead_host_is_a_skip(tmp_path):
         port = s.getsockname()[1]
     p = qa("ingest", "-q", f"http://127.0.0.1:{port}/x.html", "--into", str(tmp_path / "web"), data_dir=tmp_path / "d")
     assert p.returncode == 1 and "unreachable" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_feed_is_recognised_by_its_content_where_no_flag_says_so(tmp_path, site):
+    from qa_bot.fetch import Fetcher
+
+    got = Fetcher(tmp_path / "web", 1_000_000, 5).add(f"{site}/feed.xml")  # as the web UI's URL box calls it
+    assert len(got.saved) == 2 and got.skipped[0][1] == "HTTP 404 Not Found"
+    again = Fetcher(tmp_path / "web", 1_000_000, 5).add(f"{site}/feed.xml")
+    # the two saved items are not fetched again; the dead link is tried again (it may come back)
+    assert not again.saved and len(again.known) == 2 and again.skipped[0][1] == "HTTP 404 Not Found"
 
 
 def test_an_exposed_server_refuses_to_fetch_its_own_network(tmp_path, site):

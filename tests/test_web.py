@@ -307,6 +307,22 @@ def test_a_url_in_the_add_tab_fetches_the_page_and_it_can_be_asked_about(page, s
     assert "Ferry runs end on May 5" in page.locator("#qa-sources").inner_text()
 
 
+def test_an_uploaded_pdf_is_indexed_and_its_citation_shows_the_page(page, tmp_path):
+    from tests.test_more_ways_in import make_pdf
+
+    pdf = make_pdf(tmp_path / "quay-report.pdf", [
+        "The Quay Authority published its annual report on harbour traffic. " * 8,
+        "The new Quay Authority director is Ines Okafor, who starts in June. " * 3,
+    ], title="Quay Authority annual report")
+    assert "indexed as quay-report" in upload(page, pdf)
+    ask(page, "Who is the new Quay Authority director?")
+    last = page.locator("#qa-chat .bot").last
+    assert "Okafor" in last.inner_text()
+    last.locator("a.qa-cite").first.click()
+    sources = page.locator("#qa-sources").inner_text()
+    assert "Quay Authority annual report" in sources and "p. 2" in sources
+
+
 def test_an_exposed_web_ui_fetches_only_public_addresses_unless_allowed():
     from qa_bot.config import load_settings
     from qa_bot.web import fetch_public_only
