@@ -158,15 +158,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("remove", parents=[common], help="remove an article from the index by id")
     p.add_argument("article_id")
 
-    p = sub.add_parser("serve", parents=[common], help="web UI (indexes the corpus dir first)",
-                       description="Serve the Gradio web UI. Binds 127.0.0.1 unless told otherwise; any other "
-                       "address needs a login (QA_BOT_AUTH=user:password) or --no-auth.")
+    p = sub.add_parser("serve", parents=[common], help="web UI and OpenAI-compatible API (indexes the corpus dir first)",
+                       description="Serve the Gradio web UI at / and an OpenAI-compatible API at /v1 "
+                       "(chat/completions with citations, models) from one process and one model. Binds "
+                       "127.0.0.1 unless told otherwise; any other address needs a web login "
+                       "(QA_BOT_AUTH=user:password) and an API key (QA_BOT_API_KEY), or --no-auth.")
     p.add_argument("--host", help="bind address (default 127.0.0.1, QA_BOT_HOST)")
     p.add_argument("--port", type=int, help="port (default 7860, QA_BOT_PORT)")
     p.add_argument("--corpus", type=Path, help="folder to index on start and to save uploads in (QA_BOT_CORPUS_DIR)")
     p.add_argument("--no-auth", action="store_true",
-                   help="serve a non-loopback address without a password (otherwise QA_BOT_AUTH=user:password "
-                   "or QA_BOT_AUTH_FILE is required)")
+                   help="serve a non-loopback address without a password or API key (otherwise "
+                   "QA_BOT_AUTH=user:password or QA_BOT_AUTH_FILE, and QA_BOT_API_KEY, are required)")
 
     p = sub.add_parser("eval", parents=[common], help="measure answer fidelity on a JSONL dataset",
                        description="Run every question of DATASET, score retrieval, correctness, citations, "
