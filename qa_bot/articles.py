@@ -344,6 +344,36 @@ def _html_article(article_id: str, html: str, path: str) -> Article:
     return _article(article_id, text, meta, path)
 
 
+_LINE_END = re.compile(r"[.!?:;\"”’)\]…]$")
+
+
+def _reflow(page: str) -> str:
+    """A PDF page's wrapped lines back into paragraphs (a line break would split a sentence).
+
+    A line joins the one before it unless that one ends a sentence, or is a short line without
+    closing punctuation (a heading); a word hyphenated across the break is rejoined. Blank lines
+    stay paragraph breaks.
+    """
+    lines = [ln.strip() for ln in page.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    full = sorted(len(ln) for ln in lines if ln)
+    typical = full[len(full) // 2] if full else 0
+    out: list[str] = []
+    for line in lines:
+        if not line:
+            if out and out[-1]:
+                out.append("")
+            continue
+        prev = out[-1] if out else ""
+        if prev and not _LINE_END.search(prev) and len(prev) >= 0.6 * typical:
+            if re.search(r"[^\W\d_]-$", prev) and line[:1].islower():
+                out[-1] = prev[:-1] + line
+            else:
+                out[-1] = f"{prev} {line}"
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
 def _pdf_article(article_id: str, data: bytes, path: str, warnings: list[str] | None) -> Article:
     """A PDF's text layer, page by page (no OCR), with title, author and date from its metadata
     when it has them; ``Article.pages`` records where each page starts so citations can say "p. 3"."""
@@ -368,7 +398,7 @@ def _pdf_article(article_id: str, data: bytes, path: str, warnings: list[str] | 
         raise SkipFile(f"not a readable PDF ({type(e).__name__}{': ' + detail if detail else ''})") from None
     if n > MAX_PDF_PAGES:
         raise SkipFile(f"too many pages ({n} > {MAX_PDF_PAGES})")
-    pages = [clean_text(page.extract_text() or "") for page in reader.pages]
+    pages = [clean_text(_reflow(page.extract_text() or "")) for page in reader.pages]
     if sum(len(p) for p in pages) < 20:
         raise SkipFile("no text layer (an image-only or scanned PDF; qa-bot does no OCR)")
     meta: dict[str, str] = {}

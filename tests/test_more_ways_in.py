@@ -224,3 +224,19 @@ def test_an_exposed_server_refuses_to_fetch_its_own_network(tmp_path, site):
 
     got = Fetcher(tmp_path / "web", 1_000_000, 5, public_only=True).add(f"{site}/story.html")
     assert not got.saved and "private or local address" in got.skipped[0][1]
+
+
+def test_pdf_lines_are_rejoined_into_sentences():
+    """A PDF's text layer breaks lines mid-sentence; a line break would split a sentence in two."""
+    from qa_bot.articles import _reflow
+
+    page = ("Harbor Bridge repairs\n"
+            "The city council said on Tuesday that the harbor bridge will reopen on May 4 after\n"
+            "the infra-\n"
+            "structure repairs that cost 48 million dollars were finished by the contractor.\n"
+            "Engineers replaced the cables and repainted the towers during the long closure of\n"
+            "the crossing.\n")
+    text = _reflow(page)
+    assert text.split("\n")[0] == "Harbor Bridge repairs"  # a short line without a full stop: a heading
+    assert "will reopen on May 4 after the infrastructure repairs that cost" in text
+    assert "long closure of the crossing." in text
