@@ -344,6 +344,8 @@ def _html_article(article_id: str, html: str, path: str) -> Article:
     return _article(article_id, text, meta, path)
 
 
+# a PDF "title" that a tool filled in from a file name: the headline is then guessed from the text
+_TOOL_TITLE = re.compile(r"^\s*(microsoft \w+ - |untitled\b)|\.(docx?|odt|rtf|pages|indd|pdf|txt|html?)\s*$", re.I)
 _LINE_END = re.compile(r"[.!?:;\"”’)\]…]$")
 
 
@@ -405,7 +407,7 @@ def _pdf_article(article_id: str, data: bytes, path: str, warnings: list[str] | 
     info = reader.metadata
     if info is not None:
         for key, value in (("title", info.title), ("author", info.author)):
-            if isinstance(value, str) and value.strip():
+            if isinstance(value, str) and value.strip() and not (key == "title" and _TOOL_TITLE.search(value)):
                 meta[key] = value
         try:
             made = info.creation_date

@@ -54,6 +54,12 @@ def test_a_pdf_is_read_page_by_page_with_its_metadata(tmp_path):
     assert article.text[article.pages[2]:].startswith("The ferry service")
 
 
+def test_a_pdf_title_made_from_a_file_name_gives_way_to_the_headline(tmp_path):
+    pdf = make_pdf(tmp_path / "x.pdf", ["Harbor bridge to reopen in May\n\n" + BRIDGE * 3],
+                   title="Microsoft Word - bridge_final_v2.docx")
+    assert load_file(pdf, 10_000_000)[0].title == "Harbor bridge to reopen in May"
+
+
 @pytest.mark.parametrize("kind, reason", [
     ("encrypted", "encrypted PDF"),
     ("image-only", "no text layer"),
