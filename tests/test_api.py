@@ -129,3 +129,10 @@ def test_a_malformed_request_is_a_400_with_a_message_and_the_server_keeps_servin
     assert r.status_code == 400, r.text
     assert words in r.json()["error"]["message"]
     assert httpx.get(api + "/v1/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
+
+
+def test_langchain_chat_openai_works_against_it_unchanged(api):
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(base_url=api + "/v1", api_key=KEY, model="qa-bot", max_retries=0, timeout=240)
+    assert "March 1" in llm.invoke(TARIFFS).content
