@@ -212,7 +212,8 @@ def _ingest_web(assistant, args: argparse.Namespace) -> int:  # noqa: ANN001
     if args.feed and args.path:
         raise InputError("give either a page URL or --feed URL, not both")
     folder = args.into or settings.corpus_dir / "web"
-    fetcher = Fetcher(folder, int(settings.max_file_mb * 1_000_000), settings.fetch_timeout_s, settings.feed_max_items)
+    fetcher = Fetcher(folder, int(settings.max_file_mb * 1_000_000), settings.fetch_timeout_s, settings.feed_max_items,
+                      taken={a.id for a in assistant.library()})  # a page's file never takes an indexed article's id
     bar = tqdm(total=0, unit="page", desc="fetching", disable=args.quiet or not args.feed)
 
     def item(i: int, n: int, link: str) -> None:

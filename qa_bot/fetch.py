@@ -188,8 +188,9 @@ class Fetcher:
     """Fetches pages and feeds into ``folder`` (``.fetched.json`` remembers what came from where)."""
 
     def __init__(self, folder: Path, max_bytes: int, timeout_s: float, max_items: int = 50,
-                 public_only: bool = False) -> None:
+                 public_only: bool = False, taken: set[str] | None = None) -> None:
         self.folder = folder
+        self.taken = set(taken or ())  # article ids already indexed: a new page's file name avoids them
         self.max_bytes, self.timeout_s, self.max_items, self.public_only = max_bytes, timeout_s, max_items, public_only
         self._registry_path = folder / REGISTRY
         try:
@@ -208,8 +209,9 @@ class Fetcher:
             path = self.folder / earlier
             path.write_text(text, encoding="utf-8")
         else:
-            taken = {p.stem for p in self.folder.iterdir()}
+            taken = {p.stem for p in self.folder.iterdir()} | self.taken
             path = save_new_file(self.folder, name, text.encode("utf-8"), taken)
+            self.taken.add(path.stem)
         self.registry[url] = self.registry[got.url] = path.name
         report.saved.append(path)
 

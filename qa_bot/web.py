@@ -264,7 +264,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 progress(0, desc=f"fetching {url.strip()[:80]}")
                 # a server others can reach must not fetch from this machine's own network for them
                 fetcher = Fetcher(web_dir, int(settings.max_file_mb * 1_000_000), settings.fetch_timeout_s,
-                                  settings.feed_max_items, public_only=fetch_public_only(settings))
+                                  settings.feed_max_items, public_only=fetch_public_only(settings), taken=taken)
                 got = fetcher.add(url.strip())
                 saved += [(path, path.name) for path in got.saved]
                 lines += [f"{where}: not added ({reason})" for where, reason in got.skipped]

@@ -178,6 +178,17 @@ def test_a_web_page_is_fetched_saved_and_indexed_with_its_metadata(tmp_path, sit
     assert "1 unchanged" in p.stdout and "0 chunks embedded" in p.stdout
 
 
+def test_a_fetched_page_never_takes_the_id_of_an_indexed_article(tmp_path, site):
+    data, corpus = tmp_path / "data", tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ferry-runs-end-on-may-5.md").write_text("---\ntitle: Ferry timetable\n---\n" + FERRY * 3)
+    assert "1 added" in qa("ingest", "-q", str(corpus), data_dir=data).stdout
+    p = qa("ingest", "-q", f"{site}/story2.html", "--into", str(corpus / "web"), data_dir=data)
+    assert p.returncode == 0 and "1 added" in p.stdout, p.stderr
+    assert (corpus / "web" / "ferry-runs-end-on-may-5-2.md").is_file()
+    assert len(json.loads(qa("library", "--json", data_dir=data).stdout)) == 2
+
+
 def test_a_feed_adds_only_new_items_and_bad_links_are_skips(tmp_path, site):
     data, into = tmp_path / "data", tmp_path / "web"
     p = qa("ingest", "-q", "--feed", f"{site}/feed.xml", "--into", str(into), data_dir=data)
