@@ -7,7 +7,8 @@ and runs the pipeline, which ``ask_stream`` reads as top to bottom:
     draft -> check -> decide whether it answers (declined: once more, with twice the evidence)
 
 Retrieval is retrieve.py, evidence evidence.py, the draft and its citations generate.py,
-support fidelity.py, and every decision to decline (with its reason) policy.py.
+support fidelity.py, and every decision to decline (with its reason) policy.py. The whole
+flow, step by step, is in docs/architecture.md ("Following a question").
 """
 
 from __future__ import annotations
