@@ -198,8 +198,9 @@ def judge_record(rec: dict, judge) -> dict:  # noqa: ANN001
     """The independent judge's verdicts for one record, in the same shape as the checker's.
 
     A sentence is judged against its cited evidence items together; each citation alone only
-    when there are several (one citation alone *is* the set); against everything shown only
-    when its citations fail (support by a subset implies support by the whole). A draft
+    when there are several and together they support it (one citation alone *is* the set, and
+    a part can't support what the whole does not); against everything shown only when its
+    citations fail (support by a subset implies support by the whole). A draft
     sentence the answer kept, judged supported, is not judged again.
     """
     from .generate import parse_draft
@@ -213,7 +214,7 @@ def judge_record(rec: dict, judge) -> dict:  # noqa: ANN001
     together = [judge.supported(t, c) for t, c in zip(texts, cites, strict=True)]
     useful = []
     for text, cited, ok in zip(texts, cites, together, strict=True):
-        if len(cited) <= 1:
+        if len(cited) <= 1 or not ok:  # a part can't support what the whole set does not
             useful.append([ok] * len(cited))
         else:
             useful.append([
