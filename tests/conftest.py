@@ -112,3 +112,33 @@ def llama_server():
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def start_qa_bot_serve(tmp: Path, env: dict[str, str], host: str = "127.0.0.1"):
+    """`qa-bot serve` as a user starts it, on a free port with a clean QA_BOT_* environment plus
+    ``env``; returns (process, base URL) once the web UI answers. The caller terminates it."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    full = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")} | env
+    log = open(tmp / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "serve", "--host", host, "--port", str(port)],
+                            cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(base + "/", timeout=2)
+            return proc, base
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail((tmp / "server.log").read_text())
+            time.sleep(1)
+    proc.kill()
+    pytest.fail("server did not start")

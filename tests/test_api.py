@@ -3,19 +3,13 @@ on loopback (real index, real local model), the same process that serves the web
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import httpx
 import openai
 import pytest
 
-from tests.conftest import ROOT, SEED_CORPUS
+from tests.conftest import SEED_CORPUS, start_qa_bot_serve
 
 pytestmark = pytest.mark.integration
 KEY = "test-key-123"
@@ -27,27 +21,8 @@ def api(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api")
     corpus = tmp / "corpus"
     shutil.copytree(SEED_CORPUS, corpus)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
-    env.update(QA_BOT_DATA_DIR=str(tmp / "data"), QA_BOT_CORPUS_DIR=str(corpus), QA_BOT_API_KEY=KEY)
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "serve", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base + "/", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail((tmp / "server.log").read_text())
-            time.sleep(1)
-    else:
-        proc.kill()
-        pytest.fail("server did not start")
+    proc, base = start_qa_bot_serve(tmp, {"QA_BOT_DATA_DIR": str(tmp / "data"), "QA_BOT_CORPUS_DIR": str(corpus),
+                                          "QA_BOT_API_KEY": KEY})
     yield base
     proc.terminate()
     proc.wait(timeout=30)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEED_CORPUS
+from tests.conftest import ROOT, SEED_CORPUS, start_qa_bot_serve
 from tests.test_more_ways_in import site  # noqa: F401 - the loopback news site fixture
 
 pytestmark = pytest.mark.integration
@@ -30,30 +29,13 @@ def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("web")
     corpus = tmp / "corpus"
     shutil.copytree(SEED_CORPUS, corpus)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
-    # bound to every interface, as a team server would be: that requires a login
-    env.update(QA_BOT_DATA_DIR=str(tmp / "data"), QA_BOT_CORPUS_DIR=str(corpus), QA_BOT_AUTH=f"{USER}:{PASSWORD}",
-               QA_BOT_API_KEY="web-test-key",
-               QA_BOT_MAX_FILE_MB="1", QA_BOT_FETCH_PRIVATE="true")  # the test site is on loopback
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "serve", "--host", "0.0.0.0", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail((tmp / "server.log").read_text())
-            time.sleep(1)
-    else:
-        proc.kill()
-        pytest.fail("server did not start")
+    # bound to every interface, as a team server would be: that requires a login and an API key
+    proc, base = start_qa_bot_serve(tmp, {
+        "QA_BOT_DATA_DIR": str(tmp / "data"), "QA_BOT_CORPUS_DIR": str(corpus), "QA_BOT_AUTH": f"{USER}:{PASSWORD}",
+        "QA_BOT_API_KEY": "web-test-key", "QA_BOT_MAX_FILE_MB": "1",
+        "QA_BOT_FETCH_PRIVATE": "true",  # the test news site is on loopback
+    }, host="0.0.0.0")
+    url = base + "/"
     yield url, corpus, tmp / "data"
     proc.terminate()
     proc.wait(timeout=30)
@@ -141,6 +123,11 @@ def upload(page, path: Path) -> str:
     # the file is in the widget (uploaded to the server) once its name is listed there
     page.wait_for_function("name => document.querySelector('#qa-upload').innerText.includes(name)",
                            arg=path.name, timeout=60_000)
+    return add_and_read_status(page, before)
+
+
+def add_and_read_status(page, before: str) -> str:
+    """Click "Add to library" and return the new status once it replaces ``before``."""
     page.click("#qa-add")
     page.wait_for_function("old => { const v = (document.querySelector('#qa-add-status textarea')||{}).value;"
                            " return v && v !== old; }", arg=before, timeout=120_000)
@@ -293,13 +280,9 @@ def test_a_url_in_the_add_tab_fetches_the_page_and_it_can_be_asked_about(page, s
     page.get_by_role("tab", name="Add articles").click()
     before = page.input_value("#qa-add-status textarea")
     page.fill("#qa-url textarea, #qa-url input", f"{site}/story2.html")
-    page.click("#qa-add")
-    page.wait_for_function("old => { const v = (document.querySelector('#qa-add-status textarea')||{}).value;"
-                           " return v && v !== old; }", arg=before, timeout=120_000)
-    status = page.input_value("#qa-add-status textarea")
+    status = add_and_read_status(page, before)
     assert "indexed as ferry-runs-end-on-may-5" in status, status
     assert (server[1] / "web" / "ferry-runs-end-on-may-5.md").is_file()  # saved in the corpus, like an upload
-    page.get_by_role("tab", name="Chat").click()
     ask(page, "When will the ferry service end its runs?")
     last = page.locator("#qa-chat .bot").last
     assert "May 5" in last.inner_text()
