@@ -115,6 +115,15 @@ def ask(page, question: str) -> float:
     return ttft
 
 
+def answer_and_first_source(page, question: str) -> tuple[str, str]:
+    """Ask, click the answer's first citation; returns the answer's text and the Sources panel's."""
+    ask(page, question)
+    last = page.locator("#qa-chat .bot").last
+    text = last.inner_text()
+    last.locator("a.qa-cite").first.click()
+    return text, page.locator("#qa-sources").inner_text()
+
+
 def upload(page, path: Path) -> str:
     """Upload one file through the Add articles tab; returns the status the user reads."""
     page.get_by_role("tab", name="Add articles").click()
@@ -169,11 +178,8 @@ def test_uploaded_article_can_be_asked_about_at_once(page, tmp_path):
                    "The Zephyr Canal in Port Alvio opened on Tuesday. Its chief engineer, Marisol Quenby, said the "
                    "canal is 14 kilometres long and cost 310 million euros.\n")
     assert "indexed" in upload(page, art)
-    ask(page, "Who was the chief engineer of the Zephyr Canal?")
-    last = page.locator("#qa-chat .bot").last
-    assert "Quenby" in last.inner_text()
-    last.locator("a.qa-cite").first.click()
-    assert "Zephyr Canal Opens" in page.locator("#qa-sources").inner_text()
+    answer, sources = answer_and_first_source(page, "Who was the chief engineer of the Zephyr Canal?")
+    assert "Quenby" in answer and "Zephyr Canal Opens" in sources
 
 
 def test_hostile_article_is_shown_as_text_and_runs_nothing(page, tmp_path):
@@ -283,11 +289,8 @@ def test_a_url_in_the_add_tab_fetches_the_page_and_it_can_be_asked_about(page, s
     status = add_and_read_status(page, before)
     assert "indexed as ferry-runs-end-on-may-5" in status, status
     assert (server[1] / "web" / "ferry-runs-end-on-may-5.md").is_file()  # saved in the corpus, like an upload
-    ask(page, "When will the ferry service end its runs?")
-    last = page.locator("#qa-chat .bot").last
-    assert "May 5" in last.inner_text()
-    last.locator("a.qa-cite").first.click()
-    assert "Ferry runs end on May 5" in page.locator("#qa-sources").inner_text()
+    answer, sources = answer_and_first_source(page, "When will the ferry service end its runs?")
+    assert "May 5" in answer and "Ferry runs end on May 5" in sources
 
 
 def test_an_uploaded_pdf_is_indexed_and_its_citation_shows_the_page(page, tmp_path):
@@ -298,12 +301,8 @@ def test_an_uploaded_pdf_is_indexed_and_its_citation_shows_the_page(page, tmp_pa
         "The new Quay Authority director is Ines Okafor, who starts in June. " * 3,
     ], title="Quay Authority annual report")
     assert "indexed as quay-report" in upload(page, pdf)
-    ask(page, "Who is the new Quay Authority director?")
-    last = page.locator("#qa-chat .bot").last
-    assert "Okafor" in last.inner_text()
-    last.locator("a.qa-cite").first.click()
-    sources = page.locator("#qa-sources").inner_text()
-    assert "Quay Authority annual report" in sources and "p. 2" in sources
+    answer, sources = answer_and_first_source(page, "Who is the new Quay Authority director?")
+    assert "Okafor" in answer and "Quay Authority annual report" in sources and "p. 2" in sources
 
 
 def test_an_exposed_web_ui_fetches_only_public_addresses_unless_allowed():
