@@ -225,13 +225,8 @@ def _ingest_web(assistant, args: argparse.Namespace) -> int:  # noqa: ANN001
     bar.close()
     print(f"fetched {len(got.saved)} page(s) into {_safe(str(folder))}"
           + (f", {len(got.known)} fetched before" if got.known else ""), file=sys.stderr)
-    report = IngestReport()
-    for path in got.saved:
-        one = assistant.ingest(path, prune=False, progress=False)
-        for name in ("added", "updated", "unchanged", "skipped", "warnings"):
-            getattr(report, name).extend(getattr(one, name))
-        report.chunks_embedded += one.chunks_embedded
-        report.seconds += one.seconds
+    # one pass over the folder (earlier fetches are unchanged and cost a hash each), not one per page
+    report = assistant.ingest(folder, prune=False, progress=not args.quiet) if got.saved else IngestReport()
     report.skipped[:0] = got.skipped
     _print_report(report)
     return 0 if got.saved or got.known or not got.skipped else 1
