@@ -242,9 +242,9 @@ class ArticleIndex:
 
     @property
     def chunk_embedder(self) -> Embedder:
-        """What embeds chunks at ingest: the query embedder itself (fp32, the default) or the
-        int8 export (QA_BOT_INDEX_PRECISION=int8). Either way the vectors live in one space: a
-        fp32 question against int8 chunks retrieved as well as int8 against int8 on dev."""
+        """What embeds chunks at ingest: the per-channel int8 export (QA_BOT_INDEX_PRECISION=int8,
+        the default; 1.8x faster) or the query embedder itself (fp32). Either way the vectors live
+        in one space: a fp32 question against int8 chunks retrieved as well as int8 against int8 on dev."""
         if self.settings.index_precision == "int8":
             return shared_embedder("onnx-int8", self.settings.model_cache_dir)
         return self.embedder
