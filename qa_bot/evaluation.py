@@ -218,8 +218,7 @@ def judge_record(rec: dict, judge) -> dict:  # noqa: ANN001
             useful.append([ok] * len(cited))
         else:
             useful.append([
-                judge.supported(text, [p])
-                or (ok and not judge.supported(text, cited[:i] + cited[i + 1 :]))
+                judge.supported(text, [p]) or not judge.supported(text, cited[:i] + cited[i + 1 :])
                 for i, p in enumerate(cited)
             ])
     anywhere = [ok or (bool(shown) and judge.supported(t, shown)) for t, ok in zip(texts, together, strict=True)]
@@ -453,7 +452,8 @@ def parse_gates(specs: Sequence[str]) -> dict[str, float]:
     for spec in specs:
         name, _, value = spec.partition("=")
         if name not in METRICS + JUDGE_METRICS or not value:
-            raise InputError(f"--fail-under wants METRIC=VALUE with METRIC one of {', '.join(METRICS)}; got {spec!r}")
+            raise InputError(f"--fail-under wants METRIC=VALUE with METRIC one of "
+                             f"{', '.join(METRICS + JUDGE_METRICS)}; got {spec!r}")
         try:
             gates[name] = float(value)
         except ValueError:

@@ -199,12 +199,11 @@ class Retriever:
         fetched = self.index.records([cid for cid, _ in hits if cid not in candidates], q)
         rank = 0
         for cid, _score in hits:
-            got = candidates.get(cid) or fetched.get(cid)
-            if got is None or not dates.admits(got[1]):
-                continue  # deleted since BM25 was built, or outside the dates asked for
-            candidates.setdefault(cid, got[:2])
-            if len(got) == 3:
-                cosine.setdefault(cid, got[2])
+            if cid not in candidates:
+                if cid not in fetched or not dates.admits(fetched[cid][1]):
+                    continue  # deleted since BM25 was built, or outside the dates asked for
+                chunk, meta, sim = fetched[cid]
+                candidates[cid], cosine[cid] = (chunk, meta), sim
             fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
             rank += 1
             if rank >= self.settings.fetch_k:
