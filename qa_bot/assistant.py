@@ -4,7 +4,8 @@ Owns the long-lived pieces (embedder, index, retriever, chat model), loads each 
 and runs the pipeline, which ``ask_stream`` reads as top to bottom:
 
     condense a follow-up -> retrieve -> select evidence -> decide whether to ask ->
-    draft -> check -> decide whether it answers (declined: once more, with twice the evidence)
+    draft -> check -> decide whether it answers (declined: once more, with twice the evidence
+    and, when the draft was no answer, a note saying why)
 
 Retrieval is retrieve.py, evidence evidence.py, the draft and its citations generate.py,
 support fidelity.py, and every decision to decline (with its reason) policy.py. The whole
@@ -275,13 +276,15 @@ class Assistant:
             yield finish([], [], "", "no_relevant_passage")
             return
 
+        window = recency_window(standalone, today)
         kept: list[AnswerSentence] = []
         dropped: list[AnswerSentence] = []
+        note = ""
         for attempt in (1, 2):
             t = time.perf_counter()
             raw = ""
             try:
-                inputs = answer_inputs(standalone, evidence, today)
+                inputs = answer_inputs(standalone, evidence, today, note)
                 tokens = (str(tok) for tok in answer_chain(self.llm).stream(inputs))
                 for piece in stream_without_marker(tokens):
                     if "ttft_s" not in timings:
@@ -298,14 +301,16 @@ class Assistant:
             if policy.model_declined(raw):
                 kept, dropped, why = [], [], "model_not_found"
             else:
-                kept, dropped = check_draft(parse_draft(raw, len(evidence)), evidence, self.scorer, standalone, passages)
-                why = policy.verdict(standalone, kept)
+                stale = policy.stale_items(evidence, passages, window)
+                draft = parse_draft(raw, len(evidence))
+                kept, dropped = check_draft(draft, evidence, self.scorer, standalone, passages, stale)
+                why = policy.verdict(standalone, kept, dropped, stale)
             timings["check_s"] = timings.get("check_s", 0.0) + time.perf_counter() - t
-            wider = self._second_look(why, attempt, standalone, passages, today, evidence)
+            wider, note = self._second_look(why, attempt, standalone, passages, today, evidence, window, raw)
             if not wider:
                 break
-            # Declined: look again with twice the evidence before saying the articles don't say.
-            # The checker judges the second draft exactly like the first.
+            # Declined: look again before saying the articles don't say. The checker judges the
+            # second draft exactly like the first.
             evidence = wider
             second_look_from = time.perf_counter()
             yield Retry(why)
@@ -328,14 +333,26 @@ class Assistant:
 
     def _second_look(
         self, why: str, attempt: int, question: str, passages: Sequence[Passage], today: dt.date,
-        evidence: list[Evidence],
-    ) -> list[Evidence]:
-        """Twice the evidence for a second draft, or [] when there is no second look to take."""
+        evidence: list[Evidence], window: DateRange | None, raw: str,
+    ) -> tuple[list[Evidence], str]:
+        """(evidence, note) for a second draft, or ([], "") when there is no second look to take.
+
+        The evidence is twice the budget. A draft that was no answer (it repeated the question,
+        lacked the kind of thing asked for, or came from an older week's article) is re-asked
+        with a note naming it, even when there is no more evidence to show; for the latter the
+        older articles are left out. A draft with nothing supported, or the model's own "not
+        found", is re-asked only when there is more to read.
+        """
         if not why or attempt > 1 or not self.settings.second_look:
-            return []
+            return [], ""
+        if why == "out_of_window":
+            passages = [p for p in passages if not policy.is_stale(p.article, window)]
         wider = self.evidence(question, passages, today, scale=2)
+        note = policy.retry_note(why, question, raw)
+        if note:
+            return wider or evidence, note
         shown = sum(len(e.text) for e in evidence)
-        return wider if sum(len(e.text) for e in wider) > shown else []
+        return (wider if sum(len(e.text) for e in wider) > shown else []), ""
 
     def _condense(self, question: str, history: History) -> str:
         try:

@@ -55,10 +55,13 @@ def condense_chain(llm: BaseChatModel) -> Runnable:
     return prompt | llm | StrOutputParser()
 
 
-def answer_inputs(question: str, evidence: Sequence[Evidence], today: dt.date | None = None) -> dict[str, str]:
+def answer_inputs(
+    question: str, evidence: Sequence[Evidence], today: dt.date | None = None, note: str = ""
+) -> dict[str, str]:
+    """The answer prompt's fields; ``note`` goes under the question (a second look's ``policy.retry_note``)."""
     return {
         "evidence": format_evidence(evidence),
-        "question": question,
+        "question": f"{question}\n{note}" if note else question,
         "date_line": f"Today's date: {today.isoformat()}\n" if today else "",
     }
 
@@ -129,13 +132,16 @@ def check_draft(
     scorer: SupportScorer,
     question: str = "",
     passages: Sequence[Passage] = (),
+    stale: frozenset[int] = frozenset(),
 ) -> tuple[list[AnswerSentence], list[AnswerSentence]]:
     """Verify each sentence against the evidence it cites; fix or drop it. Returns (kept, dropped).
 
     A sentence is kept with its own citations when they support it; otherwise with the single
     evidence item that supports it best (if any does); otherwise it is dropped. Terms of the
     question that the cited article states elsewhere (another retrieved passage, its headline)
-    count as present: see ``fidelity.premise_terms``.
+    count as present: see ``fidelity.premise_terms``. Items in ``stale`` (from articles well
+    before the week the question asks about: ``policy.stale_items``) never carry a sentence
+    alone: it moves to a newer item that supports it, or is dropped.
     """
     texts = [e.shown() for e in evidence]
 
@@ -154,16 +160,20 @@ def check_draft(
         support = scorer.score(body, [texts[n - 1] for n in cited], vouched(cited)) if cited else None
         if support is not None and support.supported:
             # keep only citations that contribute: drop a cited item that adds no support
-            kept.append(AnswerSentence(body, _minimal(body, cited, texts, scorer, vouched(cited)), support))
-            continue
+            needed = _minimal(body, cited, texts, scorer, vouched(cited))
+            if not set(needed) <= stale:
+                kept.append(AnswerSentence(body, needed, support))
+                continue
         best_n, best = None, None
         for n, text in enumerate(texts, 1):
+            if n in stale:
+                continue
             s = scorer.score(body, [text], vouched((n,)))
             if best is None or s.score > best.score:
                 best_n, best = n, s
         if best is not None and best.supported:
             kept.append(AnswerSentence(body, (best_n,), best))
-        else:
+        else:  # with the cited support, if any: a stale-only sentence shows as supported but dropped
             dropped.append(AnswerSentence(body, cited, support or best))
     return kept, dropped
 

@@ -7,8 +7,13 @@ The pipeline asks this module three times (assistant.py):
 2. after drafting: did the model itself say the passages don't answer? (``model_declined``
    -> ``model_not_found``)
 3. after checking: do the supported sentences answer the question? (``verdict``): nothing
-   supported -> ``unsupported``; only the question's own premise repeated ->
-   ``repeats_question``; no quantity, time or name of the kind asked for -> ``not_an_answer``.
+   supported -> ``unsupported``, or ``out_of_window`` when what was supported came only from
+   articles well before the week a "this week" question asks about (``stale_items``); only the
+   question's own premise repeated -> ``repeats_question``; no quantity, time or name of the
+   kind asked for -> ``not_an_answer``.
+
+A draft declined as no answer gets a second one with a note naming what was wrong with it
+(``retry_note``); which declines get a second look at all is the assistant's call.
 
 Reasons and their wording live in ``types.ABSTAIN_REASONS``.
 """
@@ -30,7 +35,7 @@ from .fidelity import (
     strip_citations,
     words_of,
 )
-from .types import AnswerSentence, Passage
+from .types import AnswerSentence, Article, DateRange, Evidence, Passage, date_int
 
 # ---- 1. worth asking the model? -------------------------------------------------------------
 
@@ -165,7 +170,8 @@ def _new_names(answer: str, question: str) -> set[str]:
             continue
         if not name_present(w, q_vocab):
             found.add(w)
-    return found | (names(answer) - names(question))
+    # a capital the question wrote in lower case is the sentence's first word, not a new name
+    return found | {n for n in names(answer) - names(question) if n not in q_vocab}
 
 
 def gives_kind(answer: str, kind: str, question: str) -> bool:
@@ -210,9 +216,46 @@ def adds_to_question(answer: str, question: str) -> bool:
     return bool(content_words(answer) - content_words(question) - _VAGUE)
 
 
-def verdict(question: str, kept: Sequence[AnswerSentence]) -> str:
-    """"" when the supported sentences answer ``question``, else the abstention reason."""
+def is_stale(article: Article, window: DateRange | None) -> bool:
+    """Was ``article`` published well before ``window``, the dates a "this week" question is about?
+
+    "Well before" is more than the window's own length before it starts (three weeks back for
+    "this week", six months for "recently"): a report written days after the event still counts.
+    Undated articles are never stale.
+    """
+    if window is None or window.start is None or article.published is None:
+        return False
+    span = (window.end or window.start) - window.start
+    return article.published < window.start - span
+
+
+def stale_items(evidence: Sequence[Evidence], passages: Sequence[Passage], window: DateRange | None) -> frozenset[int]:
+    """Evidence numbers of stale articles (``is_stale``), when a retrieved article is from the window.
+
+    News questions about "this week" recur every week ("Which film tops the box office?",
+    "Who resigned?"), so an older article on the same topic states a true fact about the wrong
+    week, which no support check can catch. When nothing retrieved is from the window, the
+    user's "this week" means the collection's own time and nothing is stale.
+    """
+    if window is None or not any(window.admits({"published_int": date_int(p.article.published)}) for p in passages):
+        return frozenset()
+    return frozenset(e.n for e in evidence if is_stale(e.passage.article, window))
+
+
+def verdict(
+    question: str,
+    kept: Sequence[AnswerSentence],
+    dropped: Sequence[AnswerSentence] = (),
+    stale: frozenset[int] = frozenset(),
+) -> str:
+    """"" when the supported sentences answer ``question``, else the abstention reason.
+
+    ``dropped``/``stale``: a sentence supported only by stale evidence items (``stale_items``) is
+    dropped by the checker; when nothing else is left, the reason says so.
+    """
     if not kept:
+        if any(s.support and s.support.supported and s.citations and set(s.citations) <= stale for s in dropped):
+            return "out_of_window"
         return "unsupported"
     text = " ".join(s.text for s in kept)
     if not adds_to_question(text, question):
@@ -221,3 +264,32 @@ def verdict(question: str, kept: Sequence[AnswerSentence]) -> str:
     if kind and not gives_kind(text, kind, question):
         return "not_an_answer"
     return ""
+
+
+# ---- 4. what to tell the model when it looks again ---------------------------------------------
+
+_WANTS = {"name": "the name", "time": "the date or time", "quantity": "the number"}
+_FAULTS = {
+    "repeats_question": "that only repeats the question",
+    "not_an_answer": "that does not give {wants}",
+    "out_of_window": "that is older news than the question asks about",
+}
+
+
+def retry_note(why: str, question: str, draft: str) -> str:
+    """The note put under the question for a second draft after a decline of kind ``why``, or ""
+    when the decline says nothing the model could act on (it found nothing, or nothing was
+    supported: more evidence is the only help there).
+
+    Told only "answer with the name", the 1.5B model wrote the same echo again; told to reply
+    with the marker if unsure, it gave up on answers it had. Naming its first draft as the wrong
+    one worked best (evals/README.md, "the second look's note").
+    """
+    if why not in _FAULTS:
+        return ""
+    wants = _WANTS.get(asked_kind(question) or "", "the specific answer")
+    quoted = " ".join(strip_citations(draft).split())
+    if len(quoted) > 200:
+        quoted = quoted[:200].rsplit(" ", 1)[0] + " ..."
+    quoted = quoted.rstrip(".")
+    return prompts.RETRY_NOTE.format(draft=quoted, fault=_FAULTS[why].format(wants=wants), wants=wants)

@@ -35,6 +35,11 @@ ANSWER_USER = """Passages:
 {date_line}Question: {question}
 Answer (cite passages like [1]):"""
 
+# Under the question of a second draft after a first one declined as no answer (policy.retry_note):
+# the first draft is named as the wrong one and what is wanted said plainly. The system prompt's
+# rule 5 still offers the marker; saying it again here made the model give up on answers it had.
+RETRY_NOTE = '(Not "{draft}": {fault}. Say {wants}.)'
+
 # One evidence item as the model sees it: number, headline and date (so "when" questions can
 # use the publication date) on one line, the selected sentences on the next. Built by
 # types.Evidence.shown(). With "Headline (date): text" on one line instead, the 1.5B model

@@ -187,6 +187,8 @@ ABSTAIN_REASONS = {
     "not_an_answer": "the supported sentences do not give the kind of thing the question asks for "
     "(a quantity, a time or a name)",
     "repeats_question": "the supported sentences only repeat what the question already says",
+    "out_of_window": "the passages that state it are from well before the time the question asks about "
+    "(\"this week\", \"recently\"), and other articles are from that time",
 }
 
 

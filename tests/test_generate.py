@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pytest
@@ -17,12 +18,25 @@ from qa_bot.policy import asked_kind, gives_kind
 from tests.conftest import TEST_CORPUS
 
 
-def fake(*replies: str) -> GenericFakeChatModel:
+def _replies(replies: tuple[str, ...]):  # noqa: ANN202
     """Replies in order, then the last one again (a declined draft gets a second look)."""
-    return GenericFakeChatModel(
-        messages=itertools.chain((AIMessage(content=r) for r in replies), itertools.repeat(AIMessage(content=replies[-1])))
-        if replies else iter([])
-    )
+    if not replies:
+        return iter([])
+    return itertools.chain((AIMessage(content=r) for r in replies), itertools.repeat(AIMessage(content=replies[-1])))
+
+
+def fake(*replies: str) -> GenericFakeChatModel:
+    return GenericFakeChatModel(messages=_replies(replies))
+
+
+class Recording(GenericFakeChatModel):
+    """The fake chat model, keeping the last message of every prompt it was sent."""
+
+    prompts: list[str] = []
+
+    def _generate(self, messages, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        self.prompts.append(str(messages[-1].content))
+        return super()._generate(messages, *args, **kwargs)
 
 
 @pytest.fixture
@@ -190,3 +204,89 @@ def test_a_quotation_must_be_verbatim():
     misquote = s.score('The mayor called the repairs "long overdue and worth every dollar" [1].', [passage])
     assert not misquote.supported and misquote.missing_terms == ('"long overdue and worth every dollar"',)
     assert s.score("The mayor called the repairs “long overdue and worth every cent” [1].", [passage]).supported
+
+
+def test_an_echo_is_asked_again_with_a_note_naming_it(make_settings, embedder):
+    llm = Recording(messages=_replies((
+        "Ferry service to Gull Island resumed [1].",  # the question's premise, echoed
+        "Ferry service resumed after a three-week strike [1].",
+    )), prompts=[])
+    a = Assistant(make_settings(), llm=llm, progress=False)
+    a._embedder = embedder
+    a.ingest(TEST_CORPUS)
+    events = list(a.ask_stream("After ferry service to Gull Island resumed, how long had the strike lasted?"))
+    assert [e.reason for e in events if isinstance(e, Retry)] == ["repeats_question"]
+    ans = events[-1].answer
+    assert not ans.abstained and "three-week" in ans.text
+    first, second = llm.prompts
+    assert "Not \"Ferry service to Gull Island resumed\"" in second and "Not " not in first
+    # the note rides under the question; the evidence above it is what the first draft saw or more
+    assert second.index("Question:") < second.index("Not \"")
+
+
+WEEKLY = [
+    ("old", "2024-02-01", "Starfall Tops the Box Office", "The space drama Starfall topped the weekend box office "
+     "with $40 million. The heist comedy Moonrise is due in June."),
+    ("new", "2024-06-12", "Moonrise Leads Weekend Box Office", "Moonrise, a heist comedy, topped the weekend box "
+     "office with $52 million."),
+]
+
+
+@pytest.fixture
+def weekly(make_settings, embedder, tmp_path):
+    """An assistant over two weekly box-office reports four months apart, with scripted drafts."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for aid, date, title, text in WEEKLY:
+        (folder / f"{aid}.md").write_text(f"---\ntitle: {title}\ndate: {date}\n---\n{text}\n", encoding="utf-8")
+
+    def make(*replies: str) -> tuple[Assistant, Recording]:
+        llm = Recording(messages=_replies(replies), prompts=[])
+        a = Assistant(make_settings(), llm=llm, progress=False)
+        a._embedder = embedder
+        a.ingest(folder)
+        return a, llm
+
+    return make
+
+
+def _cite(ans, article_id: str) -> str:
+    return "".join(f"[{e.n}]" for e in ans.evidence if e.passage.article.id == article_id)
+
+
+def test_last_seasons_news_is_no_answer_to_this_week(weekly):
+    q = "Which film topped the box office this week?"
+    a, llm = weekly("x")
+    shown = a.ask(q, today=dt.date(2024, 6, 14))  # what the first draft sees, to cite the old article
+    old = _cite(shown, "old")
+    assert old and _cite(shown, "new")
+    a, llm = weekly(f"Starfall topped the box office this week {old}.", "Moonrise topped the box office this week [1].")
+    events = list(a.ask_stream(q, today=dt.date(2024, 6, 14)))
+    assert [e.reason for e in events if isinstance(e, Retry)] == ["out_of_window"]
+    ans = events[-1].answer
+    assert not ans.abstained and "Moonrise" in ans.text
+    assert {c.passage.article.id for c in ans.citations} == {"new"}
+    # the second draft is told why, and is not shown the older report again
+    assert "Not \"Starfall topped the box office this week\"" in llm.prompts[1]
+    assert "Starfall Tops" not in llm.prompts[1]
+
+
+def test_older_news_stands_when_nothing_is_from_the_week_asked_about(weekly):
+    # asked years later: "this week" can only mean the collection's own time
+    q = "Which film topped the box office this week?"
+    a, _ = weekly("x")
+    old = _cite(a.ask(q, today=dt.date(2026, 11, 29)), "old")
+    a, llm = weekly(f"Starfall topped the box office with $40 million {old}.")
+    ans = a.ask(q, today=dt.date(2026, 11, 29))
+    assert not ans.abstained and "Starfall" in ans.text and len(llm.prompts) == 1
+
+
+def test_a_sentence_the_weeks_news_supports_moves_its_citation_there(weekly):
+    q = "Which film topped the box office this week?"
+    a, _ = weekly("x")
+    shown = a.ask(q, today=dt.date(2024, 6, 14))
+    old = _cite(shown, "old")
+    # the old report's words support it too, but it is this week's news: moved to the new report
+    a, llm = weekly(f"Moonrise topped the weekend box office {old}.")
+    ans = a.ask(q, today=dt.date(2024, 6, 14))
+    assert not ans.abstained and {c.passage.article.id for c in ans.citations} == {"new"} and len(llm.prompts) == 1
