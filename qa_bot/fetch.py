@@ -53,18 +53,59 @@ class FetchReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
 
 
-def _public_only(url: str) -> None:
-    """Refuse a URL whose host resolves to this machine or a private network (used when the web
-    UI is exposed: a visitor must not make the server read its own network)."""
-    host = urlsplit(url).hostname or ""
+def _public_addresses(host: str) -> list[str]:
+    """The addresses ``host`` resolves to; FetchSkip when any of them is this machine or a private
+    network (used when the web UI is exposed: a visitor must not make the server read its own
+    network)."""
     try:
-        infos = socket.getaddrinfo(host, None)
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except OSError:
         raise FetchSkip(f"unreachable (cannot resolve {host!r})") from None
+    out: list[str] = []
     for info in infos:
         addr = ipaddress.ip_address(info[4][0])
-        if addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved or addr.is_multicast:
+        if _local(addr):
             raise FetchSkip(f"refused: {host} is a private or local address")
+        out.append(str(addr))
+    return list(dict.fromkeys(out))
+
+
+def _local(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved or addr.is_multicast
+
+
+def _public_only(url: str) -> None:
+    _public_addresses(urlsplit(url).hostname or "")
+
+
+def _pinned_transport():  # noqa: ANN202
+    """An httpx transport that connects only to addresses it has just checked.
+
+    Checking the host name and then letting the connection resolve it again would leave a gap:
+    a name whose DNS answer changes in between (DNS rebinding) passes the check with a public
+    address and connects to a private one. Here the check's own answer is what is dialled (TLS
+    still verifies the name). An exposed server therefore fetches directly, never through an
+    HTTP(S)_PROXY from the environment, whose own lookups it could not check.
+    """
+    import httpcore
+    import httpx
+
+    class Checked(httpcore.SyncBackend):
+        def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # noqa: ANN001, ANN202
+            error: Exception | None = None
+            for addr in _public_addresses(host):
+                try:
+                    return super().connect_tcp(addr, port, timeout, local_address, socket_options)
+                except httpcore.ConnectError as e:  # the next address of the name, as a resolver-driven dial would
+                    error = e
+            raise error or httpcore.ConnectError(f"no address for {host}")
+
+    transport = httpx.HTTPTransport()
+    pool = transport._pool  # httpx has no parameter for httpcore's network backend
+    if not hasattr(pool, "_network_backend"):
+        raise RuntimeError("this httpcore version cannot pin fetch addresses; refusing to fetch on an exposed server")
+    pool._network_backend = Checked()
+    return transport
 
 
 def fetch(url: str, max_bytes: int, timeout_s: float, public_only: bool = False) -> Fetched:
@@ -75,14 +116,15 @@ def fetch(url: str, max_bytes: int, timeout_s: float, public_only: bool = False)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchSkip("not an http(s) link")
 
-    def check(request: httpx.Request) -> None:  # every hop, redirects included
+    def check(request: httpx.Request) -> None:  # every hop, redirects included; a clear reason early
         if public_only:
             _public_only(str(request.url))
 
     deadline = time.monotonic() + timeout_s
     try:
         with httpx.Client(follow_redirects=True, max_redirects=MAX_REDIRECTS, timeout=timeout_s,
-                          headers={"User-Agent": f"qa-bot/{__version__}"}, event_hooks={"request": [check]}) as client:
+                          headers={"User-Agent": f"qa-bot/{__version__}"}, event_hooks={"request": [check]},
+                          transport=_pinned_transport() if public_only else None) as client:
             with client.stream("GET", url) as r:
                 if r.status_code >= 400:
                     raise FetchSkip(f"HTTP {r.status_code} {r.reason_phrase}".strip())

@@ -243,6 +243,50 @@ def test_an_exposed_server_refuses_to_fetch_its_own_network(tmp_path, site):
     assert not got.saved and "private or local address" in got.skipped[0][1]
 
 
+def test_a_name_that_rebinds_to_this_machine_between_check_and_connect_is_refused(tmp_path, site, monkeypatch):
+    """DNS rebinding: the first answer for the name is public, every later one this machine."""
+    import socket
+
+    from qa_bot.fetch import Fetcher
+
+    real = socket.getaddrinfo
+    answers: list[str] = []
+
+    def rebinding(host, port, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if host != "news.rebind.example":
+            return real(host, port, *args, **kwargs)
+        addr = "93.184.216.34" if not answers else "127.0.0.1"
+        answers.append(addr)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (addr, port or 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    port = site.rsplit(":", 1)[1]
+    got = Fetcher(tmp_path / "web", 1_000_000, 3, public_only=True).add(f"http://news.rebind.example:{port}/story.html")
+    # the address that was dialled is one that was checked: the second answer is caught, not connected to
+    assert answers == ["93.184.216.34", "127.0.0.1"]
+    assert not got.saved and "private or local address" in got.skipped[0][1]
+
+
+def test_an_exposed_server_dials_the_address_it_checked(tmp_path, site, monkeypatch):
+    """The pinned connection reaches a name's checked address (here loopback, allowed for the test)."""
+    import socket
+
+    from qa_bot import fetch
+
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if host == "news.pinned.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port or 0))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    monkeypatch.setattr(fetch, "_local", lambda addr: False)
+    port = site.rsplit(":", 1)[1]
+    got = fetch.Fetcher(tmp_path / "web", 1_000_000, 3, public_only=True).add(f"http://news.pinned.example:{port}/story.html")
+    assert len(got.saved) == 1 and not got.skipped
+
+
 def test_pdf_lines_are_rejoined_into_sentences():
     """A PDF's text layer breaks lines mid-sentence; a line break would split a sentence in two."""
     from qa_bot.articles import _reflow
