@@ -14,20 +14,26 @@ carries the citations.
 
 Optional request fields beyond OpenAI's: ``k`` (passages), ``since`` / ``until`` (YYYY-MM-DD).
 When ``QA_BOT_API_KEY`` is set, requests need ``Authorization: Bearer <key>``.
+
+At most ``max_concurrent_answers`` API answers run at once and ``api_max_waiting`` more wait
+for a slot, waiting in the event loop rather than in a worker thread (threads are shared with
+the web UI, which a crowd of waiting requests would otherwise starve); the rest get 429 with
+``Retry-After``, which OpenAI clients retry after.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hmac
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
+from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from .assistant import Assistant, Final, Retry, Token
@@ -103,6 +109,33 @@ def parse_request(body: Any) -> dict[str, Any]:
     return {"question": turns[-1][1], "history": history, "stream": stream, "k": k, "dates": DateRange(*dates)}
 
 
+class Admission:
+    """How many API answers run (``running``) and wait for a slot (``waiting``); beyond, 429.
+
+    Used from the event loop only, so the counts need no lock. A request counts from ``admit``
+    until its ``slot`` block ends.
+    """
+
+    def __init__(self, running: int, waiting: int) -> None:
+        self.running, self.waiting = running, waiting
+        self.held = 0
+        self._slots: asyncio.Semaphore | None = None  # made in the server's event loop
+
+    def admit(self) -> None:
+        if self.held >= self.running + self.waiting:
+            raise ApiError(429, f"busy: {self.running} answer(s) running and {self.waiting} waiting; "
+                           "retry shortly", "rate_limit_error")
+        self.held += 1
+
+    def release(self) -> None:
+        self.held -= 1
+
+    def slot(self) -> asyncio.Semaphore:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.running)
+        return self._slots
+
+
 def _sources(answer: Answer) -> dict[str, Any]:
     d = answer.to_dict()
     return {"citations": d["citations"], "abstained": d["abstained"], "abstain_reason": d["abstain_reason"]}
@@ -159,9 +192,27 @@ def stream_events(assistant: Assistant, req: dict[str, Any]) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
-def router(assistant: Assistant, api_key: str = "") -> APIRouter:
+class _AdmittedStream(StreamingResponse):
+    """An SSE response that gives its admission back however it ends: finished, failed, or the
+    client gone before the first byte (when the events generator never even starts)."""
+
+    def __init__(self, events: AsyncGenerator[str, None], release: Callable[[], None]) -> None:
+        super().__init__(events, media_type="text/event-stream",
+                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self._events, self._release = events, release
+
+    async def __call__(self, scope, receive, send) -> None:  # noqa: ANN001
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._events.aclose()  # frees the answer slot now, not when the generator is collected
+            self._release()
+
+
+def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: int = 8) -> APIRouter:
     # (fastapi reads the handlers' annotations, so Request is imported at module level)
     api = APIRouter(prefix="/v1")
+    admission = Admission(running, waiting)
 
     def authorised(request: Request) -> None:
         if not api_key:
@@ -173,11 +224,16 @@ def router(assistant: Assistant, api_key: str = "") -> APIRouter:
                            "authentication_error")
 
     def fail(e: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if e.status == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if e.status == 401 else {"Retry-After": "5"} if e.status == 429 else None
         return JSONResponse(e.body(), status_code=e.status, headers=headers)
 
+    async def streamed(req: dict[str, Any]) -> AsyncGenerator[str, None]:
+        async with admission.slot():
+            async for event in iterate_in_threadpool(stream_events(assistant, req)):
+                yield event
+
     @api.get("/models")
-    def models(request: Request):  # noqa: ANN202
+    async def models(request: Request):  # noqa: ANN202  (async: answers even when every worker thread is busy)
         try:
             authorised(request)
         except ApiError as e:
@@ -193,16 +249,19 @@ def router(assistant: Assistant, api_key: str = "") -> APIRouter:
             except (ValueError, UnicodeDecodeError):
                 raise ApiError(400, "the request body is not valid JSON") from None
             req = parse_request(body)
+            admission.admit()
             if req["stream"]:
-                return StreamingResponse(stream_events(assistant, req), media_type="text/event-stream",
-                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                return _AdmittedStream(streamed(req), admission.release)
             try:
-                answer = await run_in_threadpool(assistant.ask, req["question"], req["history"], req["dates"],
-                                                 None, req["k"])
+                async with admission.slot():
+                    answer = await run_in_threadpool(assistant.ask, req["question"], req["history"], req["dates"],
+                                                     None, req["k"])
             except InputError as e:
                 raise ApiError(400, str(e)) from None
             except QABotError as e:
                 raise ApiError(503, str(e), "server_error") from None
+            finally:
+                admission.release()
             return completion(answer)
         except ApiError as e:
             return fail(e)

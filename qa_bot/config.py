@@ -125,7 +125,12 @@ class Settings(BaseSettings):
     # web
     host: str = Field("127.0.0.1", description="Web UI bind address")
     port: int = Field(7860, ge=1, le=65_535, description="Web UI port")
-    max_concurrent_answers: int = Field(1, ge=1, le=64, description="Answers generated at once in the web UI")
+    max_concurrent_answers: int = Field(
+        1, ge=1, le=64, description="Answers generated at once, in the web UI and, separately, in the API"
+    )
+    api_max_waiting: int = Field(
+        8, ge=0, le=1000, description="API requests that may wait for an answer slot; beyond, 429 with Retry-After"
+    )
     auth: str = Field(
         "", description="Web UI login as user:password (several: comma-separated); required to serve "
         "on a non-loopback address"

@@ -405,7 +405,7 @@ def serve(assistant: Assistant, host: str, port: int, ingest_corpus: bool = True
     blocks.queue(default_concurrency_limit=settings.max_concurrent_answers)
     # one process, one model: the OpenAI-compatible API (/v1, its own bearer key) beside the web UI
     root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    root.include_router(router(assistant, settings.api_key))
+    root.include_router(router(assistant, settings.api_key, settings.max_concurrent_answers, settings.api_max_waiting))
     root = gr.mount_gradio_app(
         root, blocks, path="", server_name=host, server_port=port, css=CSS, head=HEAD, footer_links=[],
         show_error=False, auth=logins, auth_message="qa-bot: sign in to ask about the articles",

@@ -4,6 +4,7 @@ on loopback (real index, real local model), the same process that serves the web
 from __future__ import annotations
 
 import shutil
+import time
 
 import httpx
 import openai
@@ -21,8 +22,10 @@ def api(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("api")
     corpus = tmp / "corpus"
     shutil.copytree(SEED_CORPUS, corpus)
+    # one answer at a time and none waiting, so two at once are one too many
     proc, base = start_qa_bot_serve(tmp, {"QA_BOT_DATA_DIR": str(tmp / "data"), "QA_BOT_CORPUS_DIR": str(corpus),
-                                          "QA_BOT_API_KEY": KEY})
+                                          "QA_BOT_API_KEY": KEY, "QA_BOT_MAX_CONCURRENT_ANSWERS": "1",
+                                          "QA_BOT_API_MAX_WAITING": "0"})
     yield base
     proc.terminate()
     proc.wait(timeout=30)
@@ -111,3 +114,29 @@ def test_langchain_chat_openai_works_against_it_unchanged(api):
 
     llm = ChatOpenAI(base_url=api + "/v1", api_key=KEY, model="qa-bot", max_retries=0, timeout=240)
     assert "March 1" in llm.invoke(TARIFFS).content
+
+
+def _post(api: str, stream: bool = False) -> httpx.Response:
+    return httpx.post(api + "/v1/chat/completions", headers={"Authorization": f"Bearer {KEY}"}, timeout=240,
+                      json={"model": "qa-bot", "stream": stream, "messages": [{"role": "user", "content": TARIFFS}]})
+
+
+def test_a_request_beyond_the_line_is_told_to_retry_and_the_line_empties_again(api):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        both = list(pool.map(lambda _: _post(api), range(2)))
+    assert sorted(r.status_code for r in both) == [200, 429]
+    busy = next(r for r in both if r.status_code == 429)
+    assert busy.headers["retry-after"] and busy.json()["error"]["type"] == "rate_limit_error"
+    # a client that leaves mid-stream gives its place back (the server sees it gone at its next
+    # event, or when that answer is done), so the line is not stuck at "busy" for good
+    with httpx.stream("POST", api + "/v1/chat/completions", headers={"Authorization": f"Bearer {KEY}"}, timeout=240,
+                      json={"model": "qa-bot", "stream": True, "messages": [{"role": "user", "content": TARIFFS}]}) as r:
+        assert r.status_code == 200
+        next(r.iter_lines())
+    deadline = time.time() + 60
+    while (after := _post(api, stream=True)).status_code == 429 and time.time() < deadline:
+        time.sleep(0.5)
+    assert after.status_code == 200 and "March 1" in after.text
+    assert _post(api).status_code == 200
