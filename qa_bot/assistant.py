@@ -304,7 +304,7 @@ class Assistant:
                 stale = policy.stale_items(evidence, passages, window)
                 draft = parse_draft(raw, len(evidence))
                 kept, dropped = check_draft(draft, evidence, self.scorer, standalone, passages, stale)
-                why = policy.verdict(standalone, kept, dropped, stale)
+                why = policy.verdict(standalone, kept, dropped)
             timings["check_s"] = timings.get("check_s", 0.0) + time.perf_counter() - t
             wider, note = self._second_look(why, attempt, standalone, passages, today, evidence, window, raw)
             if not wider:

@@ -285,7 +285,7 @@ def _stream_answer(assistant, question: str, history, args, today=None) -> Answe
             print(_safe(event.text, one_line=False), end="", flush=True)
         elif isinstance(event, Retry):
             print(f"{chr(10) if streamed else ''}(not an answer: {ABSTAIN_REASONS[event.reason]}; "
-                  "looking again with more of the passages)", flush=True)
+                  "looking again)", flush=True)
             streamed = ""
         elif isinstance(event, Final):
             final = event.answer

@@ -158,12 +158,14 @@ def check_draft(
     dropped: list[AnswerSentence] = []
     for body, cited in draft.sentences:
         support = scorer.score(body, [texts[n - 1] for n in cited], vouched(cited)) if cited else None
+        older: tuple[int, ...] = ()  # the stale items that alone support it
         if support is not None and support.supported:
             # keep only citations that contribute: drop a cited item that adds no support
             needed = _minimal(body, cited, texts, scorer, vouched(cited))
             if not set(needed) <= stale:
                 kept.append(AnswerSentence(body, needed, support))
                 continue
+            older = needed
         best_n, best = None, None
         for n, text in enumerate(texts, 1):
             if n in stale:
@@ -173,7 +175,9 @@ def check_draft(
                 best_n, best = n, s
         if best is not None and best.supported:
             kept.append(AnswerSentence(body, (best_n,), best))
-        else:  # with the cited support, if any: a stale-only sentence shows as supported but dropped
+        elif older:
+            dropped.append(AnswerSentence(body, older, support, older_news=True))
+        else:
             dropped.append(AnswerSentence(body, cited, support or best))
     return kept, dropped
 

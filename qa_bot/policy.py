@@ -242,21 +242,14 @@ def stale_items(evidence: Sequence[Evidence], passages: Sequence[Passage], windo
     return frozenset(e.n for e in evidence if is_stale(e.passage.article, window))
 
 
-def verdict(
-    question: str,
-    kept: Sequence[AnswerSentence],
-    dropped: Sequence[AnswerSentence] = (),
-    stale: frozenset[int] = frozenset(),
-) -> str:
+def verdict(question: str, kept: Sequence[AnswerSentence], dropped: Sequence[AnswerSentence] = ()) -> str:
     """"" when the supported sentences answer ``question``, else the abstention reason.
 
-    ``dropped``/``stale``: a sentence supported only by stale evidence items (``stale_items``) is
-    dropped by the checker; when nothing else is left, the reason says so.
+    ``dropped``: when nothing is kept and the checker dropped a sentence because only stale
+    evidence items supported it (``stale_items``), the reason says so.
     """
     if not kept:
-        if any(s.support and s.support.supported and s.citations and set(s.citations) <= stale for s in dropped):
-            return "out_of_window"
-        return "unsupported"
+        return "out_of_window" if any(s.older_news for s in dropped) else "unsupported"
     text = " ".join(s.text for s in kept)
     if not adds_to_question(text, question):
         return "repeats_question"

@@ -170,6 +170,7 @@ class AnswerSentence:
     text: str
     citations: tuple[int, ...]
     support: Support | None = None
+    older_news: bool = False  # dropped: only articles from well before the week asked about support it
 
     def to_dict(self) -> dict:
         return {
@@ -177,6 +178,7 @@ class AnswerSentence:
             "citations": list(self.citations),
             "supported": None if self.support is None else self.support.supported,
             "support_score": None if self.support is None else round(self.support.score, 4),
+            "older_news": self.older_news,
         }
 
 

@@ -174,10 +174,11 @@ def test_stale_items_need_an_article_from_the_week_asked_about():
 def test_verdict_says_when_only_older_news_supported_the_answer():
     ok, no = Support(0.9, True, 0.9, 0.9), Support(0.1, False, 0.1, 0.1)
     q = "Which film topped the box office this week?"
-    assert verdict(q, [], [AnswerSentence("Starfall topped the box office.", (1,), ok)], frozenset({1})) == "out_of_window"
-    # dropped because unsupported, not because stale
-    assert verdict(q, [], [AnswerSentence("Starfall topped the box office.", (2,), no)], frozenset({1})) == "unsupported"
-    assert verdict(q, [], [AnswerSentence("Starfall topped the box office.", (1, 2), ok)], frozenset({1})) == "unsupported"
+    old = AnswerSentence("Starfall topped the box office.", (1,), ok, older_news=True)
+    assert verdict(q, [], [old]) == "out_of_window"
+    assert verdict(q, [], [AnswerSentence("Starfall topped the box office.", (2,), no)]) == "unsupported"
+    # something else was kept: the answer is judged on that
+    assert verdict(q, [AnswerSentence("Moonrise topped the box office.", (2,), ok)], [old]) == ""
 
 
 @pytest.mark.parametrize(
