@@ -19,15 +19,20 @@ import json
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
 
 from . import __version__
 from .articles import SkipFile, decode, save_new_file
+
+if TYPE_CHECKING:
+    import httpcore
+    import httpx
 
 PAGE_TYPES = ("text/html", "application/xhtml+xml")
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/xml", "text/xml")
@@ -78,7 +83,7 @@ def _public_only(url: str) -> None:
     _public_addresses(urlsplit(url).hostname or "")
 
 
-def _pinned_transport():  # noqa: ANN202
+def _pinned_transport() -> httpx.HTTPTransport:
     """An httpx transport that connects only to addresses it has just checked.
 
     Checking the host name and then letting the connection resolve it again would leave a gap:
@@ -91,7 +96,10 @@ def _pinned_transport():  # noqa: ANN202
     import httpx
 
     class Checked(httpcore.SyncBackend):
-        def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):  # noqa: ANN001, ANN202
+        def connect_tcp(
+            self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+            socket_options: Iterable[Any] | None = None,
+        ) -> httpcore.NetworkStream:
             error: Exception | None = None
             for addr in _public_addresses(host):
                 try:
