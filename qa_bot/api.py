@@ -206,8 +206,8 @@ class _AdmittedStream(StreamingResponse):
         try:
             await super().__call__(scope, receive, send)
         finally:
+            self._release()  # first: the await below can itself be cancelled
             await self._events.aclose()  # frees the answer slot now, not when the generator is collected
-            self._release()
 
 
 def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: int = 8) -> APIRouter:

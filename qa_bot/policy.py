@@ -1,6 +1,6 @@
 """Every rule that decides whether qa-bot answers or declines, and the reason it gives.
 
-The pipeline asks this module three times (assistant.py):
+The pipeline asks this module at four points (assistant.py):
 
 1. before drafting: is any passage close enough to the question to be worth an LLM call?
    (``worth_asking`` -> ``no_relevant_passage``)
@@ -11,9 +11,8 @@ The pipeline asks this module three times (assistant.py):
    articles well before the week a "this week" question asks about (``stale_items``); only the
    question's own premise repeated -> ``repeats_question``; no quantity, time or name of the
    kind asked for -> ``not_an_answer``.
-
-A draft declined as no answer gets a second one with a note naming what was wrong with it
-(``retry_note``); which declines get a second look at all is the assistant's call.
+4. for a second look after a decline: what note goes under the question (``retry_note``)?
+   Which declines get a second look at all is the assistant's call.
 
 Reasons and their wording live in ``types.ABSTAIN_REASONS``.
 """
