@@ -5,8 +5,9 @@ prompt tokens/s on this project's 2 cores), and five whole chunks are ~1,100 tok
 about something else. So each retrieved chunk is split into sentences, every sentence is scored
 against the question, and the best ones -- each with its better-scoring neighbour when that one
 bears on the question too, since the answer to "which company won the contract?" often sits
-beside the sentence that repeats the question's words -- are shown as numbered evidence, each
-with its headline and date. An item is a span of one chunk, so a citation ``[n]`` still maps to
+beside the sentence that repeats the question's words; and for a "who" question, a sentence
+that names its person only as "he" or "she" brings the sentence before, where the name is --
+are shown as numbered evidence, each with its headline and date. An item is a span of one chunk, so a citation ``[n]`` still maps to
 a chunk and to the exact span highlighted.
 
 The score of a sentence blends:
@@ -182,6 +183,7 @@ def select_evidence(
         used += min(cost, budget.max_chars)
         return True
 
+    wants_who = bool(_ASKS_WHO.search(question))
     for s in ranked:  # the best sentences, each with its better-scoring neighbour
         if s.score < best * budget.min_relative_score or used >= budget.max_chars:
             break
@@ -189,8 +191,12 @@ def select_evidence(
             continue
         group = by_passage[s.passage]
         near = [group[j] for j in (s.index - 1, s.index + 1) if 0 <= j < len(group)]
-        near = [x for x in near if not x.headline and not _asks(passages, x) and x.span(passages) not in shown
-                and x.score >= budget.neighbour_share * s.score]
+        near = [x for x in near if not x.headline and not _asks(passages, x) and x.span(passages) not in shown]
+        before = near[0] if near and near[0].index == s.index - 1 else None
+        near = [x for x in near if x.score >= budget.neighbour_share * s.score]
+        if wants_who and before is not None and _PRONOUN_START.match(_text(passages, s)):
+            # "Who said ...?" answered by "He said ...": the name is in the sentence before
+            near = [before]
         if try_add(s) and near:
             try_add(max(near, key=lambda x: x.score))
 
@@ -215,5 +221,15 @@ def _runs(indexes: set[int]) -> list[tuple[int, int]]:
     return out
 
 
+def _text(passages: Sequence[Passage], s: _Sentence) -> str:
+    return passages[s.passage].chunk.text[s.start : s.end]
+
+
 def _asks(passages: Sequence[Passage], s: _Sentence) -> bool:
-    return passages[s.passage].chunk.text[s.start : s.end].rstrip(" \"'”’)").endswith("?")
+    return _text(passages, s).rstrip(" \"'”’)").endswith("?")
+
+
+# A question for a person, and a sentence that names its person only by pronoun: the pronoun's
+# antecedent is almost always in the sentence before, which is then shown with it.
+_ASKS_WHO = re.compile(r"^(?:and |so |but )?who(?:m|se)?\b|\bwhich (?:person|man|woman|official|expert|analyst)\b", re.I)
+_PRONOUN_START = re.compile(r"^\W*(?:he|she|they|his|her|their)\b", re.I)
