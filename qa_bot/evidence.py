@@ -7,8 +7,8 @@ against the question, and the best ones -- each with its better-scoring neighbou
 bears on the question too, since the answer to "which company won the contract?" often sits
 beside the sentence that repeats the question's words; and for a "who" question, a sentence
 that names its person only as "he" or "she" brings the sentence before, where the name is --
-are shown as numbered evidence, each with its headline and date. An item is a span of one chunk, so a citation ``[n]`` still maps to
-a chunk and to the exact span highlighted.
+are shown as numbered evidence, each with its headline and date. An item is a span of one
+chunk, so a citation ``[n]`` still maps to a chunk and to the exact span highlighted.
 
 The score of a sentence blends:
 * the IDF-weighted share of the question's content words it contains (IDF over the candidate

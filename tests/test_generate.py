@@ -226,42 +226,42 @@ def test_an_echo_is_asked_again_with_a_note_naming_it(make_settings, embedder):
 
 WEEKLY = [
     ("old", "2024-02-01", "Starfall Tops the Box Office", "The space drama Starfall topped the weekend box office "
-     "with $40 million. The heist comedy Moonrise is due in June."),
+     "with $40 million, ahead of the heist comedy Moonrise."),
     ("new", "2024-06-12", "Moonrise Leads Weekend Box Office", "Moonrise, a heist comedy, topped the weekend box "
      "office with $52 million."),
 ]
 
 
 @pytest.fixture
-def weekly(make_settings, embedder, tmp_path):
-    """An assistant over two weekly box-office reports four months apart, with scripted drafts."""
+def weekly(make_settings, embedder, tmp_path) -> Assistant:
+    """An assistant over two weekly box-office reports four months apart (drafts: ``script``)."""
     folder = tmp_path / "news"
     folder.mkdir()
     for aid, date, title, text in WEEKLY:
         (folder / f"{aid}.md").write_text(f"---\ntitle: {title}\ndate: {date}\n---\n{text}\n", encoding="utf-8")
-
-    def make(*replies: str) -> tuple[Assistant, Recording]:
-        llm = Recording(messages=_replies(replies), prompts=[])
-        a = Assistant(make_settings(), llm=llm, progress=False)
-        a._embedder = embedder
-        a.ingest(folder)
-        return a, llm
-
-    return make
+    a = Assistant(make_settings(), llm=fake("NOT_IN_ARTICLES"), progress=False)
+    a._embedder = embedder
+    a.ingest(folder)
+    return a
 
 
-def _cite(ans, article_id: str) -> str:
-    return "".join(f"[{e.n}]" for e in ans.evidence if e.passage.article.id == article_id)
+def script(a: Assistant, *replies: str) -> Recording:
+    a._llm = Recording(messages=_replies(replies), prompts=[])
+    return a._llm
+
+
+def _cite(a: Assistant, q: str, today: dt.date, article_id: str) -> str:
+    """The citation marks of ``article_id``'s items in what the first draft is shown."""
+    evidence = a.evidence(q, a.search(q, today=today), today)
+    return "".join(f"[{e.n}]" for e in evidence if e.passage.article.id == article_id)
 
 
 def test_last_seasons_news_is_no_answer_to_this_week(weekly):
-    q = "Which film topped the box office this week?"
-    a, llm = weekly("x")
-    shown = a.ask(q, today=dt.date(2024, 6, 14))  # what the first draft sees, to cite the old article
-    old = _cite(shown, "old")
-    assert old and _cite(shown, "new")
-    a, llm = weekly(f"Starfall topped the box office this week {old}.", "Moonrise topped the box office this week [1].")
-    events = list(a.ask_stream(q, today=dt.date(2024, 6, 14)))
+    q, today = "Which film topped the box office this week?", dt.date(2024, 6, 14)
+    old = _cite(weekly, q, today, "old")
+    assert old and _cite(weekly, q, today, "new")
+    llm = script(weekly, f"Starfall topped the box office this week {old}.", "Moonrise topped the box office this week [1].")
+    events = list(weekly.ask_stream(q, today=today))
     assert [e.reason for e in events if isinstance(e, Retry)] == ["out_of_window"]
     ans = events[-1].answer
     assert not ans.abstained and "Moonrise" in ans.text
@@ -273,20 +273,15 @@ def test_last_seasons_news_is_no_answer_to_this_week(weekly):
 
 def test_older_news_stands_when_nothing_is_from_the_week_asked_about(weekly):
     # asked years later: "this week" can only mean the collection's own time
-    q = "Which film topped the box office this week?"
-    a, _ = weekly("x")
-    old = _cite(a.ask(q, today=dt.date(2026, 11, 29)), "old")
-    a, llm = weekly(f"Starfall topped the box office with $40 million {old}.")
-    ans = a.ask(q, today=dt.date(2026, 11, 29))
+    q, today = "Which film topped the box office this week?", dt.date(2026, 11, 29)
+    llm = script(weekly, f"Starfall topped the box office with $40 million {_cite(weekly, q, today, 'old')}.")
+    ans = weekly.ask(q, today=today)
     assert not ans.abstained and "Starfall" in ans.text and len(llm.prompts) == 1
 
 
 def test_a_sentence_the_weeks_news_supports_moves_its_citation_there(weekly):
-    q = "Which film topped the box office this week?"
-    a, _ = weekly("x")
-    shown = a.ask(q, today=dt.date(2024, 6, 14))
-    old = _cite(shown, "old")
+    q, today = "Which film topped the box office this week?", dt.date(2024, 6, 14)
     # the old report's words support it too, but it is this week's news: moved to the new report
-    a, llm = weekly(f"Moonrise topped the weekend box office {old}.")
-    ans = a.ask(q, today=dt.date(2024, 6, 14))
+    llm = script(weekly, f"Moonrise topped the weekend box office {_cite(weekly, q, today, 'old')}.")
+    ans = weekly.ask(q, today=today)
     assert not ans.abstained and {c.passage.article.id for c in ans.citations} == {"new"} and len(llm.prompts) == 1
