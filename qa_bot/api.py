@@ -29,7 +29,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -42,6 +42,7 @@ from .errors import InputError, QABotError
 from .types import Answer, DateRange
 
 MODEL_ID = "qa-bot"
+DONE = "data: [DONE]\n\n"  # the last event of every stream
 ROLES = ("system", "developer", "user", "assistant", "tool")
 
 
@@ -113,8 +114,8 @@ def parse_request(body: Any) -> dict[str, Any]:
 class Admission:
     """How many API answers run (``running``) and wait for a slot (``waiting``); beyond, 429.
 
-    Used from the event loop only, so the counts need no lock. A request counts from ``admit``
-    until its ``slot`` block ends.
+    Used from the event loop only, so the counts need no lock. A request holds a ``Ticket`` from
+    ``admit`` until the ticket is released.
     """
 
     def __init__(self, running: int, waiting: int) -> None:
@@ -122,19 +123,36 @@ class Admission:
         self.held = 0
         self._slots: asyncio.Semaphore | None = None  # made in the server's event loop
 
-    def admit(self) -> None:
+    def admit(self) -> Ticket:
         if self.held >= self.running + self.waiting:
             raise ApiError(429, f"busy: {self.running} answer(s) running and {self.waiting} waiting; "
                            "retry shortly", "rate_limit_error")
         self.held += 1
+        return Ticket(self)
 
-    def release(self) -> None:
-        self.held -= 1
-
-    def slot(self) -> asyncio.Semaphore:
+    def slots(self) -> asyncio.Semaphore:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.running)
         return self._slots
+
+
+class Ticket:
+    """One admitted request: waits for an answer slot, and gives back what it holds exactly once."""
+
+    def __init__(self, admission: Admission) -> None:
+        self.admission, self.running, self.done = admission, False, False
+
+    async def wait(self) -> None:
+        await self.admission.slots().acquire()  # cancelled while waiting: nothing was taken
+        self.running = True
+
+    def release(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        if self.running:
+            self.admission.slots().release()
+        self.admission.held -= 1
 
 
 def _sources(answer: Answer) -> dict[str, Any]:
@@ -190,24 +208,33 @@ def stream_events(assistant: Assistant, req: dict[str, Any]) -> Iterator[str]:
         status = 400 if isinstance(e, InputError) else 503
         err = ApiError(status, str(e), "invalid_request_error" if status == 400 else "server_error")
         yield f"data: {json.dumps(err.body(), ensure_ascii=False)}\n\n"
-    yield "data: [DONE]\n\n"
+    yield DONE
 
 
 class _AdmittedStream(StreamingResponse):
-    """An SSE response that gives its admission back however it ends: finished, failed, or the
-    client gone before the first byte (when the events generator never even starts)."""
+    """An SSE response that gives its ticket back however it ends: the answer done (before its
+    last event goes out, so a client that asks again at once finds the place free), the stream
+    failed, or the client gone before the first byte (when the events never even start)."""
 
-    def __init__(self, events: AsyncGenerator[str, None], release: Callable[[], None]) -> None:
-        super().__init__(events, media_type="text/event-stream",
+    def __init__(self, assistant: Assistant, req: dict[str, Any], ticket: Ticket) -> None:
+        self._events, self._ticket = self._run(assistant, req, ticket), ticket
+        super().__init__(self._events, media_type="text/event-stream",
                          headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-        self._events, self._release = events, release
+
+    @staticmethod
+    async def _run(assistant: Assistant, req: dict[str, Any], ticket: Ticket) -> AsyncGenerator[str, None]:
+        await ticket.wait()
+        async for event in iterate_in_threadpool(stream_events(assistant, req)):
+            if event == DONE:
+                ticket.release()
+            yield event
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
-            self._release()  # first: the await below can itself be cancelled
-            await self._events.aclose()  # frees the answer slot now, not when the generator is collected
+            self._ticket.release()
+            await self._events.aclose()
 
 
 def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: int = 8) -> APIRouter:
@@ -228,11 +255,6 @@ def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: i
         headers = {"WWW-Authenticate": "Bearer"} if e.status == 401 else {"Retry-After": "5"} if e.status == 429 else None
         return JSONResponse(e.body(), status_code=e.status, headers=headers)
 
-    async def streamed(req: dict[str, Any]) -> AsyncGenerator[str, None]:
-        async with admission.slot():
-            async for event in iterate_in_threadpool(stream_events(assistant, req)):
-                yield event
-
     @api.get("/models")
     async def models(request: Request):  # noqa: ANN202  (async: answers even when every worker thread is busy)
         try:
@@ -250,19 +272,19 @@ def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: i
             except (ValueError, UnicodeDecodeError):
                 raise ApiError(400, "the request body is not valid JSON") from None
             req = parse_request(body)
-            admission.admit()
+            ticket = admission.admit()
             if req["stream"]:
-                return _AdmittedStream(streamed(req), admission.release)
+                return _AdmittedStream(assistant, req, ticket)
             try:
-                async with admission.slot():
-                    answer = await run_in_threadpool(assistant.ask, req["question"], req["history"], req["dates"],
-                                                     None, req["k"])
+                await ticket.wait()
+                answer = await run_in_threadpool(assistant.ask, req["question"], req["history"], req["dates"],
+                                                 None, req["k"])
             except InputError as e:
                 raise ApiError(400, str(e)) from None
             except QABotError as e:
                 raise ApiError(503, str(e), "server_error") from None
             finally:
-                admission.release()
+                ticket.release()
             return completion(answer)
         except ApiError as e:
             return fail(e)
