@@ -34,7 +34,7 @@ import numpy as np
 
 from .chunking import split_sentences
 from .fidelity import content_words
-from .types import DateRange, Evidence, Passage, date_int
+from .types import DateRange, Evidence, Passage
 
 EmbedFn = Callable[[list[str]], np.ndarray]
 
@@ -125,7 +125,7 @@ def score_sentences(
         vecs = embed([question, *texts])
         semantic[picked] = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
     w_lex = budget.lexical_weight if embed is not None else 1.0
-    inside = [window is not None and window.admits({"published_int": date_int(p.article.published)}) for p in passages]
+    inside = [window is not None and window.holds(p.article.published) for p in passages]
     for i, s in enumerate(flat):
         s.score = w_lex * lexical[i] + (1 - w_lex) * float(semantic[i]) + budget.rank_prior / (1 + s.passage)
         if any(inside) and not inside[s.passage]:

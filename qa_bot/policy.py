@@ -34,7 +34,7 @@ from .fidelity import (
     strip_citations,
     words_of,
 )
-from .types import AnswerSentence, Article, DateRange, Evidence, Passage, date_int
+from .types import AnswerSentence, Article, DateRange, Evidence, Passage
 
 # ---- 1. worth asking the model? -------------------------------------------------------------
 
@@ -236,7 +236,7 @@ def stale_items(evidence: Sequence[Evidence], passages: Sequence[Passage], windo
     week, which no support check can catch. When nothing retrieved is from the window, the
     user's "this week" means the collection's own time and nothing is stale.
     """
-    if window is None or not any(window.admits({"published_int": date_int(p.article.published)}) for p in passages):
+    if window is None or not any(window.holds(p.article.published) for p in passages):
         return frozenset()
     return frozenset(e.n for e in evidence if is_stale(e.passage.article, window))
 

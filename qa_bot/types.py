@@ -47,6 +47,10 @@ class DateRange:
             return False
         return (not self.start or d >= date_int(self.start)) and (not self.end or d <= date_int(self.end))
 
+    def holds(self, d: dt.date | None) -> bool:
+        """Does an article published on ``d`` fall in the range (``admits`` for a date, not metadata)?"""
+        return self.admits({"published_int": date_int(d)})
+
 
 @dataclass(frozen=True)
 class Article:
