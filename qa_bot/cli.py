@@ -183,7 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="independent fidelity judge, run after all answers: local (the local LLM's yes/no "
                    "probability; default when installed), server (QA_BOT_JUDGE_URL), lexical (the answer side's "
                    "own checker)")
-    p.add_argument("--compare", type=Path, help="an earlier results.json: print each metric old -> new")
+    p.add_argument("--compare", type=Path, metavar="OLD",
+                   help="an earlier results.json: print each metric old -> new, then the questions each run got "
+                        "right that the other got wrong (and the same for declines), with an exact McNemar p; "
+                        "also written to OUT/compare.md")
     p.add_argument("--fail-under", nargs="+", default=[], metavar="METRIC=VALUE",
                    help="exit 1 if a metric is below VALUE (latency metrics: above)")
 
@@ -440,10 +443,14 @@ def _eval(args, settings: Settings) -> int:
     print(f"report: {out / 'report.md'} and {out / 'report.html'}")
     if args.compare:
         try:
-            old = json.loads(args.compare.read_text())["metrics"]
-        except (OSError, ValueError, KeyError):
+            old = json.loads(args.compare.read_text())
+            old["metrics"]
+        except (OSError, ValueError, KeyError, TypeError):
             raise QABotError(f"{args.compare} is not a results.json from `qa-bot eval`") from None
-        print("\n".join(ev.compare(old, results["metrics"])))
+        lines = ev.compare(old, results)
+        print("\n".join(lines))
+        (out / "compare.md").write_text(f"# {args.compare} -> {out / 'results.json'}\n\n```\n" + "\n".join(lines)
+                                        + "\n```\n", encoding="utf-8")
     bad = ev.failed_gates(results["metrics"], gates)
     if bad:
         print(f"error: below the gate: {', '.join(bad)}", file=sys.stderr)

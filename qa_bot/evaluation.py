@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import math
 import re
 import string
 import time
@@ -23,8 +24,8 @@ from .errors import InputError
 from .fidelity import SupportScorer, stem
 
 METRICS = [
-    "retrieval_recall_at_5", "retrieval_recall_at_10", "retrieval_mrr", "answer_accuracy", "answer_recall",
-    "answer_correct_lenient", "answer_f1",
+    "retrieval_recall_at_5", "retrieval_recall_at_10", "retrieval_mrr", "answer_accuracy", "answer_precision",
+    "answer_recall", "answer_correct_lenient", "answer_f1",
     "citation_precision", "citation_recall", "faithfulness", "draft_faithfulness", "abstention_precision",
     "abstention_recall", "false_abstention_rate", "latency_p50_s", "latency_p95_s", "ttft_p50_s",
 ]
@@ -147,6 +148,18 @@ def _recall(r: dict[str, Any]) -> float:
     return 0.0 if r["abstained"] else max((token_recall(r["answer"], g) for g in r["gold"]), default=0.0)
 
 
+def is_right(r: dict[str, Any]) -> bool:
+    """Strict accuracy of one answerable record: answered, and a gold answer is in the answer."""
+    return not r["abstained"] and contains_gold(r["answer"], r["gold"])
+
+
+def _answer_precision(records: Sequence[dict[str, Any]]) -> float | None:
+    """Right answers over every answer given, to answerable and unanswerable questions alike:
+    how far a user can trust an answer that is not a decline."""
+    given = [r for r in records if not r["abstained"]]
+    return _mean([1.0 if r["answerable"] and is_right(r) else 0.0 for r in given])
+
+
 def compute_metrics(records: Sequence[dict[str, Any]]) -> dict[str, float | None]:
     """Every metric from per-question records (see ``run`` for the record shape)."""
     ans = [r for r in records if r["answerable"]]
@@ -165,7 +178,8 @@ def compute_metrics(records: Sequence[dict[str, Any]]) -> dict[str, float | None
         "retrieval_recall_at_5": _mean([1.0 if k and k <= 5 else 0.0 for k in ranks]),
         "retrieval_recall_at_10": _mean([1.0 if k and k <= 10 else 0.0 for k in ranks]),
         "retrieval_mrr": _mean([1.0 / k if k else 0.0 for k in ranks]),
-        "answer_accuracy": _mean([0.0 if r["abstained"] else float(contains_gold(r["answer"], r["gold"])) for r in ans]),
+        "answer_accuracy": _mean([1.0 if is_right(r) else 0.0 for r in ans]),
+        "answer_precision": _answer_precision(records),
         "answer_recall": _mean([_recall(r) for r in ans]),
         "answer_correct_lenient": _mean([1.0 if _recall(r) >= LENIENT_RECALL else 0.0 for r in ans]),
         "answer_f1": _mean([0.0 if r["abstained"] else max((token_f1(r["answer"], g) for g in r["gold"]), default=0.0)
@@ -347,10 +361,11 @@ def _fmt(v: float | None) -> str:
 
 def write_results(out: Path, records: list[dict], meta: dict[str, Any]) -> dict[str, Any]:
     metrics = compute_metrics(records)
-    results = {"meta": meta, "metrics": metrics, "records": records}
+    intervals = bootstrap_intervals(records)
+    results = {"meta": meta, "metrics": metrics, "intervals": intervals, "records": records}
     (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     _plots(out, metrics, records)
-    _reports(out, metrics, records, meta)
+    _reports(out, metrics, records, meta, intervals)
     return results
 
 
@@ -393,12 +408,19 @@ def _verdict(r: dict) -> str:
     return "ok"
 
 
-def _reports(out: Path, metrics: dict, records: list[dict], meta: dict) -> None:
+def _interval(intervals: dict, m: str) -> str:
+    lo_hi = intervals.get(m)
+    return f"{lo_hi[0]:.3f}-{lo_hi[1]:.3f}" if lo_hi else ""
+
+
+def _reports(out: Path, metrics: dict, records: list[dict], meta: dict, intervals: dict | None = None) -> None:
+    intervals = intervals or {}
     rows = sorted(records, key=lambda r: _verdict(r) == "ok")
     md = [f"# qa-bot eval: {meta.get('dataset')}", "",
           f"{len(records)} questions, {meta.get('date')}, LLM: {meta.get('llm')}, judge: {meta.get('judge')}", "",
-          "| metric | value |", "|---|---|"]
-    md += [f"| {m} | {_fmt(metrics.get(m))} |" for m in METRICS]
+          "95% interval: percentile bootstrap over the questions (2,000 resamples).", "",
+          "| metric | value | 95% interval |", "|---|---|---|"]
+    md += [f"| {m} | {_fmt(metrics.get(m))} | {_interval(intervals, m)} |" for m in METRICS]
     judge = meta.get("independent_judge")
 
     def cell(s: str) -> str:
@@ -423,8 +445,8 @@ def _reports(out: Path, metrics: dict, records: list[dict], meta: dict) -> None:
     e = html.escape
     h = [f"<!doctype html><meta charset=utf-8><title>qa-bot eval</title><h1>qa-bot eval: {e(str(meta.get('dataset')))}</h1>",
          f"<p>{len(records)} questions, {e(str(meta.get('date')))}, LLM: {e(str(meta.get('llm')))}, "
-         f"judge: {e(str(meta.get('judge')))}</p><table border=1 cellpadding=4><tr><th>metric<th>value"]
-    h += [f"<tr><td>{m}<td>{_fmt(metrics.get(m))}" for m in METRICS]
+         f"judge: {e(str(meta.get('judge')))}</p><table border=1 cellpadding=4><tr><th>metric<th>value<th>95% interval"]
+    h += [f"<tr><td>{m}<td>{_fmt(metrics.get(m))}<td>{_interval(intervals, m)}" for m in METRICS]
     if judge:
         h += [f"<tr><th colspan=2>independent judge: {e(str(judge))}"]
         h += [f"<tr><td>{m}<td>{_fmt(metrics.get(m))}" for m in JUDGE_METRICS]
@@ -439,12 +461,120 @@ def _reports(out: Path, metrics: dict, records: list[dict], meta: dict) -> None:
 
 
 def compare(old: dict, new: dict) -> list[str]:
+    """Each metric old -> new, then the two runs paired question by question (``paired``).
+
+    ``old`` and ``new`` are results.json contents; the pairing needs their ``records`` (a bare
+    metrics dict, as older callers pass, gives the metric lines only)."""
+    om, nm = old.get("metrics", old), new.get("metrics", new)
     lines = []
-    for m in METRICS + [j for j in JUDGE_METRICS if j in old or j in new]:
-        a, b = old.get(m), new.get(m)
+    for m in METRICS + [j for j in JUDGE_METRICS if j in om or j in nm]:
+        a, b = om.get(m), nm.get(m)
         diff = "" if a is None or b is None else f" ({b - a:+.3f})"
         lines.append(f"{m:24} {_fmt(a)} -> {_fmt(b)}{diff}")
+    if old.get("records") and new.get("records"):
+        lines += ["", "paired, question by question (exact McNemar p over the questions that differ):"]
+        for pair in paired(old["records"], new["records"]):
+            lines.append(pair.line())
     return lines
+
+
+@dataclass(frozen=True)
+class Paired:
+    """One yes/no outcome of two runs over the same questions: how many changed each way.
+
+    ``gained``: questions where the new run has the outcome and the old one not; ``lost``: the
+    reverse. Whether a gain is good depends on the outcome (a false abstention gained is bad)."""
+
+    outcome: str
+    over: int  # questions in both runs that the outcome is defined for
+    both: int
+    gained: tuple[str, ...]
+    lost: tuple[str, ...]
+
+    @property
+    def p(self) -> float:
+        return mcnemar_exact(len(self.gained), len(self.lost))
+
+    def line(self) -> str:
+        ids = lambda xs: ", ".join(xs[:12]) + (" ..." if len(xs) > 12 else "")  # noqa: E731
+        text = (f"  {self.outcome:34} old {self.both + len(self.lost)}/{self.over} -> new "
+                f"{self.both + len(self.gained)}/{self.over}: +{len(self.gained)} -{len(self.lost)}, p = {self.p:.3g}")
+        if self.gained:
+            text += f"\n      + {ids(self.gained)}"
+        if self.lost:
+            text += f"\n      - {ids(self.lost)}"
+        return text
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p: the chance of a split at least this uneven among the b + c
+    questions that changed, if a change were equally likely to go either way (binomial, 1/2)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(min(b, c) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def paired(old: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> list[Paired]:
+    """Strict accuracy, abstention on unanswerable questions and false abstention on answerable
+    ones, paired by question id over the questions both runs have."""
+    before = {r["id"]: r for r in old}
+    common = [(before[r["id"]], r) for r in new if r["id"] in before]
+    outcomes = [
+        ("answered right (answerable)", lambda r: r["answerable"], is_right),
+        ("declined (unanswerable)", lambda r: not r["answerable"], lambda r: r["abstained"]),
+        ("declined (answerable: false abstention)", lambda r: r["answerable"], lambda r: r["abstained"]),
+    ]
+    out = []
+    for name, applies, has in outcomes:
+        pairs = [(a, b) for a, b in common if applies(b)]
+        out.append(Paired(
+            outcome=name, over=len(pairs), both=sum(1 for a, b in pairs if has(a) and has(b)),
+            gained=tuple(b["id"] for a, b in pairs if has(b) and not has(a)),
+            lost=tuple(b["id"] for a, b in pairs if has(a) and not has(b)),
+        ))
+    return out
+
+
+# Metrics whose 95% interval report.md gives: the ones a before/after claim is made about.
+HEADLINE = ["answer_accuracy", "answer_precision", "answer_correct_lenient", "abstention_recall",
+            "false_abstention_rate", "retrieval_recall_at_5"]
+
+
+def bootstrap_intervals(
+    records: Sequence[dict[str, Any]], resamples: int = 2000, seed: int = 0
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap 95% intervals of the ``HEADLINE`` metrics: the questions are drawn
+    with replacement ``resamples`` times and each metric recomputed. With ~120 answerable
+    questions an accuracy interval is about +-8 points wide: one run's difference of a few
+    questions is inside it, which is why before/after claims use ``paired`` instead."""
+    import numpy as np
+
+    if not records:
+        return {}
+    answerable = np.array([r["answerable"] for r in records], dtype=bool)
+    abstained = np.array([r["abstained"] for r in records], dtype=bool)
+    right = np.array([r["answerable"] and is_right(r) for r in records], dtype=bool)
+    lenient = np.array([r["answerable"] and _recall(r) >= LENIENT_RECALL for r in records], dtype=bool)
+    top5 = np.array([r["answerable"] and bool(set(r["doc_ids"]) & set(r["retrieved"][:5])) for r in records],
+                    dtype=bool)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(records), size=(resamples, len(records)))
+
+    def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        n, d = num[idx].sum(axis=1), den[idx].sum(axis=1)
+        return n[d > 0] / d[d > 0]
+
+    draws = {
+        "answer_accuracy": ratio(right, answerable),
+        "answer_precision": ratio(right & ~abstained, ~abstained),
+        "answer_correct_lenient": ratio(lenient, answerable),
+        "abstention_recall": ratio(~answerable & abstained, ~answerable),
+        "false_abstention_rate": ratio(answerable & abstained, answerable),
+        "retrieval_recall_at_5": ratio(top5, answerable),
+    }
+    return {m: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for m, v in draws.items() if v.size}
 
 
 def parse_gates(specs: Sequence[str]) -> dict[str, float]:

@@ -88,6 +88,58 @@ def test_worst_run_scores_zero_everywhere():
     assert m["false_abstention_rate"] == 0.5
 
 
+def test_precision_when_answering_counts_answers_to_unanswerable_questions_as_wrong():
+    right = rec(answer="by March 1 [1]", gold=["March 1"])
+    wrong = rec(answer="by June 9 [1]", gold=["March 1"])
+    declined = rec(abstained=True, answer="The articles don't say.", gold=["March 1"])
+    guessed = rec(answerable=False, answer="Canberra [1]")
+    refused = rec(answerable=False, abstained=True, answer="The articles don't say.")
+    m = ev.compute_metrics([right, wrong, declined, guessed, refused])
+    assert m["answer_precision"] == pytest.approx(1 / 3)  # 3 answers given, 1 right; declines don't count
+    assert ev.compute_metrics([declined, refused])["answer_precision"] is None
+
+
+def test_exact_mcnemar_p_values():
+    assert ev.mcnemar_exact(0, 0) == 1.0
+    assert ev.mcnemar_exact(3, 3) == 1.0
+    assert ev.mcnemar_exact(5, 0) == pytest.approx(2 / 32)
+    # the held-out swing: 17 lost, 5 gained -> p = 0.017
+    assert ev.mcnemar_exact(17, 5) == pytest.approx(0.0169, abs=5e-4)
+    assert ev.mcnemar_exact(5, 17) == ev.mcnemar_exact(17, 5)
+
+
+def test_paired_comparison_counts_questions_gained_and_lost_by_id():
+    def r(i, right=True, answerable=True, abstained=False):
+        out = rec(answerable=answerable, abstained=abstained, gold=["Paris"] if answerable else [],
+                  answer="The articles don't say." if abstained else ("Paris [1]" if right else "Rome [1]"))
+        return {**out, "id": i}
+
+    old = [r("a"), r("b"), r("c", right=False), r("d", abstained=True), r("u", answerable=False),
+           r("v", answerable=False, abstained=True), r("only-old")]
+    new = [r("a"), r("b", right=False), r("c"), r("d"), r("u", answerable=False, abstained=True),
+           r("v", answerable=False, abstained=True), r("only-new")]
+    acc, declined, false_abst = ev.paired(old, new)
+    assert (acc.over, acc.both, acc.gained, acc.lost) == (4, 1, ("c", "d"), ("b",))
+    assert (declined.over, declined.gained, declined.lost) == (2, ("u",), ())
+    assert (false_abst.gained, false_abst.lost) == ((), ("d",))
+    assert acc.p == pytest.approx(1.0)
+    lines = "\n".join(ev.compare({"metrics": {}, "records": old}, {"metrics": {}, "records": new}))
+    assert "old 2/4 -> new 3/4: +2 -1" in lines and "+ c, d" in lines and "- b" in lines
+
+
+def test_bootstrap_interval_brackets_the_metric_and_narrows_with_more_questions():
+    def recs(n):
+        return [{**rec(answer="Paris [1]" if i % 4 else "Rome [1]", gold=["Paris"], retrieved=["a"]), "id": str(i)}
+                for i in range(n)]
+
+    small, large = ev.bootstrap_intervals(recs(20)), ev.bootstrap_intervals(recs(400))
+    for iv in (small, large):
+        lo, hi = iv["answer_accuracy"]
+        assert lo < 0.75 < hi
+    assert large["answer_accuracy"][1] - large["answer_accuracy"][0] < small["answer_accuracy"][1] - small["answer_accuracy"][0]
+    assert large["retrieval_recall_at_5"] == (1.0, 1.0)
+
+
 def test_rank_based_metrics_and_latency_percentiles():
     recs = [rec(retrieved=["x", "x", "a"], total=t) for t in (1, 2, 3, 4, 10)]
     recs.append(rec(retrieved=["x"] * 7 + ["a"], total=5))
