@@ -41,7 +41,8 @@ from .generate import (
 )
 from .index import ArticleIndex, Embedder, IndexedArticle
 from .llms import as_llm_error, llm_label, make_chat_model
-from .retrieve import Retriever, recency_window
+from .question import recency_window
+from .retrieve import Retriever
 from .types import Answer, AnswerSentence, DateRange, Evidence, IngestReport, Passage
 
 MAX_QUESTION_CHARS = 2000

@@ -24,16 +24,8 @@ from collections.abc import Sequence
 
 from . import prompts
 from .config import Settings
-from .fidelity import (
-    MONTHS,
-    STOPWORDS,
-    content_words,
-    name_present,
-    names,
-    numbers,
-    strip_citations,
-    words_of,
-)
+from .fidelity import content_words, name_present, names, numbers, strip_citations, words_of
+from .question import asked_kind, gives_kind, new_names, new_words
 from .types import AnswerSentence, Article, DateRange, Evidence, Passage
 
 # ---- 1. worth asking the model? -------------------------------------------------------------
@@ -84,123 +76,6 @@ def model_declined(raw: str) -> bool:
 
 # ---- 3. does the checked answer answer the question? -------------------------------------------
 
-_ASKS_TIME = re.compile(
-    r"^(?:and |so |but )?when\b|\b(?:what|which) (?:date|day|year|month|time)\b|\bin what year\b|\bhow (?:soon|long)\b",
-    re.IGNORECASE,
-)
-_ASKS_QUANTITY = re.compile(
-    r"\bhow (?:many|much|old|far|big|large|tall|high|fast|heavy)\b"
-    r"|\bwhat (?:percentage|percent|share|proportion|number|amount|sum|price|rate|figure)\b"
-    r"|\bin (?:dollars|euros|pounds|yuan|tons|tonnes|percent)\b",
-    re.IGNORECASE,
-)
-# Questions that name the kind of thing they want, which has a capitalised name: the answer must
-# bring a new one. Kinds whose answers are often lower-case (a virus, a product, a sport) are left out.
-_NAMED_KINDS = (
-    "company|companies|firm|business|brand|chain|retailer|restaurant|airline|bank|automaker|carmaker|maker|"
-    "manufacturer|network|platform|app|website|site|service|team|club|league|country|countries|nation|"
-    "state|city|town|province|region|island|organization|organisation|group|agency|party|union|university|"
-    "college|school|newspaper|magazine|outlet|publication|film|movie|show|series|album|song|book|game|band|"
-    "singer|rapper|actor|actress|artist|author|musician|celebrity|star|player|athlete|coach|politician|"
-    "official|leader|president|minister|senator|governor|mayor|judge|ceo|executive|billionaire|person|man|"
-    "woman|sibling|siblings|golfer|driver|candidate|lawmaker|monarch|king|queen|prince|princess|pope|"
-    "storm|hurricane|ship|spacecraft|telescope|airport|museum|stadium|river|lake|mountain|volcano|park"
-)
-_ASKS_NAME = re.compile(
-    # "which high-ranking US official": up to three modifiers, but no verb or "of" in between
-    # ("what did the mayor say" asks for no mayor, "which of the proposals" for no name)
-    rf"^(?:and |so |but )?who\b|\b(?:which|what)\b(?:\s+(?!(?:did|does|do|is|are|was|were|has|have|had|will|"
-    rf"would|can|could|should|of|the|a|an)\b)[\w'’.-]+){{0,3}}?\s+(?:{_NAMED_KINDS})s?\b",
-    re.IGNORECASE,
-)
-# Specific amounts only: "hundreds of billions" or "several" does not say how much.
-_QUANTITY_WORDS = frozenset(
-    """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen
-    eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion trillion
-    dozen half third quarter double doubled doubling triple tripled quadruple twice percent""".split()
-)
-# Words that place an event in time. Vague ones ("soon", "later", "recently") answer no "when".
-_TIME_WORDS = frozenset(m for m in MONTHS if m != "may") | frozenset(
-    """jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday
-    today tonight tomorrow yesterday day days week weeks weekend month months year years decade decades century
-    hour hours minute minutes morning afternoon evening night spring summer autumn winter ago christmas easter
-    thanksgiving midnight noon""".split()
-)
-_TIME_PHRASE = re.compile(
-    r"\bmid-[A-Za-z]|\bMay\s+\d|\b(?:in|by|since|until|early|late|mid|last|next|this)\s+May\b"
-    r"|\b(?:this|last|next|the|in|early|late)\s+fall\b|\bfall\s+of\b",
-)
-_YEAR = re.compile(r"(?<![$£€\d.,])\b(?:1[89]|20)\d\d\b(?![,.]?\d)(?!\s*(?:%|percent\b|[a-z]+s\b))")
-
-
-def asked_kind(question: str) -> str | None:
-    """"time", "quantity" or "name" when the question plainly asks for one, else None."""
-    q = question.strip()
-    if _ASKS_TIME.search(q):
-        return "time"
-    if _ASKS_QUANTITY.search(q):
-        return "quantity"
-    if _ASKS_NAME.search(q):
-        return "name"
-    return None
-
-
-def _tokens(text: str) -> set[str]:
-    return {w.lower().strip(".") for w in re.findall(r"[A-Za-z]+\.?", text)}
-
-
-def _quantity_tokens(text: str) -> set[str]:
-    """Number words that state an amount ("one of the largest" states none)."""
-    text = re.sub(r"\bone\s+of\b", " ", text, flags=re.I)
-    return _tokens(text) & _QUANTITY_WORDS
-
-
-def _new_names(answer: str, question: str) -> set[str]:
-    """Names in the answer the question does not contain. Sentence-initial capitals count here:
-    "Subway launched ..." names Subway; only words that are never names are left out."""
-    q_vocab = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", question)}
-    found = set()
-    for m in re.finditer(r"\b([A-Z][A-Za-z'’.-]*[A-Za-z]|[A-Z])\b", answer):
-        word = m.group(1).rstrip(".")
-        w = word.lower()
-        w = w[:-2] if w.endswith(("'s", "’s")) else w
-        acronym = len(word) >= 2 and word.isupper()  # "US", "NATO": names even where "us" is a stopword
-        if (w in STOPWORDS and not acronym) or w in ("i", "a") or w in q_vocab:
-            continue
-        if not name_present(w, q_vocab):
-            found.add(w)
-    # a capital the question wrote in lower case is the sentence's first word, not a new name
-    return found | {n for n in names(answer) - names(question) if n not in q_vocab}
-
-
-def gives_kind(answer: str, kind: str, question: str) -> bool:
-    """Does ``answer`` contain a ``kind`` ("time", "quantity" or "name") the question did not already state?"""
-    answer = strip_citations(answer)
-    if kind == "name":
-        return bool(_new_names(answer, question))
-    years = set(_YEAR.findall(answer))
-    new_numbers = numbers(answer) - numbers(question)
-    if kind == "quantity":
-        # a year is a time, not an amount: "In 2021, it grew" says nothing about how much
-        amounts = {n for n in new_numbers if n not in years}
-        return bool(amounts or _quantity_tokens(answer) - _quantity_tokens(question))
-    new_words = _tokens(answer) - _tokens(question)
-    if new_numbers or new_words & (_TIME_WORDS | _QUANTITY_WORDS):
-        return True
-    return any(m.group(0).lower() not in question.lower() for m in _TIME_PHRASE.finditer(answer))
-
-
-# Words that add no content to a restated premise: "The parade drew large crowds" answers no
-# "which event", nor "rolled out a new item to attract younger consumers" "which item ... to attract a
-# younger crowd"; "monkeypox" in "The virus ... is monkeypox" does answer "which virus".
-_VAGUE = content_words(
-    """large big huge major many much several some various new recent recently significant substantial number
-    amount lot lots great good bad important notable high low also reportedly report reported news article
-    passage passages evidence source sources official officials people person thing things way ways item items
-    consumers customers crowd crowds audience audiences users fans residents public shoppers visitors viewers"""
-)
-
-
 def adds_to_question(answer: str, question: str) -> bool:
     """Does ``answer`` say something the question does not already say?
 
@@ -210,9 +85,9 @@ def adds_to_question(answer: str, question: str) -> bool:
     content word beyond the question's own and a few vague ones ("large", "officials").
     """
     answer = strip_citations(answer)
-    if numbers(answer) - numbers(question) or _new_names(answer, question):
+    if numbers(answer) - numbers(question) or new_names(answer, question):
         return True
-    return bool(content_words(answer) - content_words(question) - _VAGUE)
+    return bool(new_words(answer, question))
 
 
 def is_stale(article: Article, window: DateRange | None) -> bool:
@@ -260,7 +135,8 @@ def verdict(question: str, kept: Sequence[AnswerSentence], dropped: Sequence[Ans
 
 # ---- 4. what to tell the model when it looks again ---------------------------------------------
 
-_WANTS = {"name": "the name", "time": "the date or time", "quantity": "the number"}
+_WANTS = {"name": "the name", "person": "the name", "place": "the place", "time": "the date or time",
+          "quantity": "the number"}
 _FAULTS = {
     "repeats_question": "that only repeats the question",
     "not_an_answer": "that does not give {wants}",

@@ -22,44 +22,11 @@ from .config import Settings
 from .errors import InputError
 from .guard import injection_signal
 from .index import ArticleIndex, Embedder, article_from_meta
+from .question import recency_window
 from .types import Article, Chunk, DateRange, Passage
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the head of each ranking
 RECENCY_MARGIN = 0.25  # cosine below the best candidate's at which the recency bonus has faded to nothing
-
-# "this week" questions are about the news of that week: an older article on the same topic
-# (last year's resignation, last year's earthquake) is probably the wrong answer. Windows in
-# days before the reference date; one day after allows for time zones.
-_RECENCY = [
-    (re.compile(r"\b(?:this|last|past) week(?:end)?\b|\byesterday\b|\btoday\b|\btonight\b|\bin recent days\b"
-                r"|\bon (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I), 10),
-    (re.compile(r"\b(?:this|last|past) month\b|\brecent(?:ly)?\b|\blatest\b", re.I), 90),
-    (re.compile(r"\b(?:this|last|past) year\b", re.I), 366),
-]
-# A question that names its own time ("in 2019", "on March 3", "last May") is not about the
-# reference date's week, whatever else it says.
-_NAMES_A_DATE = re.compile(
-    r"\b(?:1[89]|20)\d\d\b|\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?\s+\d{1,2}\b"
-    r"|\b(?:in|on|since|until|last|this|next|early|late|mid-?)\s*(?:january|february|march|april|may|june|july|"
-    r"august|september|october|november|december)\b",
-    re.I,
-)
-
-
-def recency_window(question: str, today: dt.date | None) -> DateRange | None:
-    """The dates a time-relative question ("this week", "recently") is about, if it is one.
-
-    None when the question names a date of its own: "What happened in 2019 this week?" is
-    about 2019, not about the week before the reference date.
-    """
-    if today is None or _NAMES_A_DATE.search(question):
-        return None
-    for pattern, days in _RECENCY:
-        if pattern.search(question):
-            return DateRange(today - dt.timedelta(days=days), today + dt.timedelta(days=1))
-    return None
-
 
 class _Bm25:
     """BM25 over every chunk (title + text), addressed by chunk id.

@@ -14,7 +14,7 @@ from qa_bot.assistant import Assistant, Final, Retry, Token
 from qa_bot.errors import InputError
 from qa_bot.fidelity import SupportScorer
 from qa_bot.generate import parse_draft, stream_without_marker
-from qa_bot.policy import asked_kind, gives_kind
+from qa_bot.question import asked_kind, gives_kind
 from tests.conftest import TEST_CORPUS
 
 

@@ -13,15 +13,13 @@ import pytest
 
 from qa_bot.policy import (
     adds_to_question,
-    asked_kind,
-    gives_kind,
     is_stale,
     model_declined,
     retry_note,
     stale_items,
     verdict,
 )
-from qa_bot.retrieve import recency_window
+from qa_bot.question import asked_kind, gives_kind, recency_window
 from qa_bot.types import AnswerSentence, Article, Chunk, Evidence, Passage, Support
 
 PREMISE_Q = "After the council approved the budget on Monday, which firm won the stadium contract?"
@@ -63,14 +61,21 @@ def test_an_answer_must_add_to_the_question(question, answer, adds):
     [
         ("Which Ivy League school announced it will eliminate student loans?", "name"),
         ("Which food chain launched a redesigned menu?", "name"),
-        ("Which high-ranking US official tested positive this week?", "name"),
-        ("Who will travel to Beijing?", "name"),
-        ("What country hosted the summit?", "name"),
+        ("Which high-ranking US official tested positive this week?", "person"),
+        ("Who will travel to Beijing?", "person"),
+        ("What country hosted the summit?", "place"),
+        ("A ferry ran aground this week. Where did it happen?", "place"),
+        ("Where will the summit be held?", "place"),
+        ("The mayor praised the firm where her son works. Why?", None),  # "where" mid-sentence asks nothing
+        ("What is the name of the glacier that collapsed?", "name"),
+        ("Which flavor is the new dip?", "thing"),  # a "which" whose answers may be lower case
+        ("The chain will close stores in which two states?", "place"),
         ("When will the vote happen?", "time"),
         ("How many homes were destroyed?", "quantity"),
         ("What did the mayor say about the bridge?", None),
         ("Why did the cities cancel their fireworks?", None),
-        ("Which of the proposals did the council reject?", None),  # no named kind asked for
+        ("Which of the proposals did the council reject?", "thing"),  # no named kind asked for
+        ("What did the mayor say about the museum?", None),  # the museum is the subject, not the answer
     ],
 )
 def test_what_kind_of_answer_a_question_asks_for(question, kind):
@@ -87,6 +92,13 @@ def test_what_kind_of_answer_a_question_asks_for(question, kind):
         ("Who was appointed to lead the inquiry?", "Judge Mara Olsen was appointed [1].", True),
         ("Who did Mayor Okafor appoint?", "Mayor Okafor appointed a new deputy [1].", False),
         ("Which country hosted the summit?", "The US hosted it [1].", True),
+        # places: a "where" is answered by a place's name, not by a restated scene
+        ("A ferry ran aground this week. Where did it happen?", "It ran aground near Port Elling [1].", True),
+        ("A ferry ran aground this week. Where did it happen?", "The ferry ran aground in shallow water [1].", False),
+        # things: a number alone names no "which" ("60 stores" is not the chain)
+        ("Which chain will close stores?", "The chain will close 60 stores [1].", False),
+        ("Which flavor is the new dip?", "The new dip is adobo ranch [1].", True),
+        ("Which flavor is the new dip?", "The new dip is new [1].", False),
         # times: modal "may", vague "soon"/"later", and "fall" the verb are no times
         ("When will the vote happen?", "The vote may happen [1].", False),
         ("When will the vote happen?", "The vote will happen soon [1].", False),

@@ -1,0 +1,296 @@
+"""What a question asks for, worked out once: the one home of question analysis.
+
+Retrieval needs the dates a "this week" question is about; evidence selection needs the kind
+of thing asked for, to prefer sentences that hold one; the answer policy needs the same kind,
+to decline an answer that holds none. Each used to read the question with its own rules ("asks
+for a person" was two different patterns); now they all read one ``Question``.
+
+Kinds, and what counts as giving one (``gives_kind``), always something the question does not
+already contain:
+
+* ``time`` ("when", "what year", "how long"): a date, a weekday, a month, a time word;
+* ``quantity`` ("how many/much", "what percentage"): a number that is not a year, or an amount
+  word ("two", "doubled");
+* ``person`` ("who", "which official"), ``place`` ("where", "in which country"), ``name``
+  ("which company", "what is the name of"): a capitalised name;
+* ``thing`` (any other "which ..."): a content word. A number alone answers no "which": "the
+  chain will close 60 stores" names no chain.
+
+A question of none of these kinds ("why", "what did X say") gets ``kind = None``: any answer
+that adds to the question will do (``policy.adds_to_question``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass
+
+from .fidelity import DAYS, MONTHS, STOPWORDS, content_words, name_present, names, numbers, strip_citations
+from .types import DateRange
+
+# ---- the kind of thing asked for -------------------------------------------------------------
+
+_LEAD = r"^(?:and |so |but )?"
+_ASKS_TIME = re.compile(
+    _LEAD + r"when\b|\b(?:what|which) (?:date|day|year|month|time)\b|\bin what year\b|\bhow (?:soon|long)\b",
+    re.IGNORECASE,
+)
+_ASKS_QUANTITY = re.compile(
+    r"\bhow (?:many|much|old|far|big|large|tall|high|fast|heavy)\b"
+    r"|\bwhat (?:percentage|percent|share|proportion|number|amount|sum|price|rate|figure)\b"
+    r"|\bin (?:dollars|euros|pounds|yuan|tons|tonnes|percent)\b",
+    re.IGNORECASE,
+)
+# Nouns for people and for places: "which official", "in which country". Their answers are names.
+_PERSON_KINDS = (
+    "person|people|man|men|woman|women|singer|rapper|actor|actress|artist|author|musician|celebrity|star|player|"
+    "athlete|coach|politician|official|leader|president|minister|senator|governor|mayor|judge|justice|ceo|"
+    "executive|billionaire|sibling|golfer|driver|candidate|lawmaker|monarch|king|queen|prince|princess|pope|"
+    "expert|analyst|guest|founder|director|journalist|reporter|host|comedian|member|chef|astronaut|pilot|"
+    "commander|general|lawyer|attorney"
+)
+_PLACE_KINDS = (
+    "country|countries|nation|state|city|cities|town|province|region|island|islands|territory|continent|county|"
+    "capital|airport|museum|stadium|river|lake|mountain|volcano|park|venue|beach|port"
+)
+# Other kinds that have capitalised names. Kinds whose answers are often lower case (a virus,
+# a product, a sport) are left out: "which" makes those ``thing`` questions.
+_NAME_KINDS = (
+    "company|companies|firm|business|brand|chain|retailer|restaurant|airline|bank|automaker|carmaker|maker|"
+    "manufacturer|network|broadcaster|platform|app|website|site|service|team|club|league|organization|"
+    "organisation|group|agency|party|union|university|college|school|newspaper|magazine|outlet|publication|"
+    "film|movie|show|series|album|song|book|game|band|storm|hurricane|ship|spacecraft|telescope"
+)
+
+
+def _kind_pattern(nouns: str) -> re.Pattern[str]:
+    # "which high-ranking US official": up to three modifiers, but no verb or "of" in between
+    # ("what did the mayor say" asks for no mayor, "which of the proposals" for no name)
+    return re.compile(
+        rf"\b(?:which|what)\b(?:\s+(?!(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|should|"
+        rf"of|the|a|an)\b)[\w'’.-]+){{0,3}}?\s+(?:{nouns})s?\b",
+        re.IGNORECASE,
+    )
+
+
+_ASKS_PERSON = re.compile(_LEAD + r"who(?:m|se)?\b", re.I)
+_ASKS_PERSON_NOUN = _kind_pattern(_PERSON_KINDS)
+_ASKS_PLACE = re.compile(_LEAD + r"where\b|[.?!]\s+where\b", re.I)
+_ASKS_PLACE_NOUN = _kind_pattern(_PLACE_KINDS)
+_ASKS_NAME_NOUN = _kind_pattern(_NAME_KINDS)
+_ASKS_THE_NAME = re.compile(r"\bwhat(?:'s|’s| is| was| are| were) (?:the|its|his|her|their) names?\b|\bnamed what\b", re.I)
+_ASKS_WHICH = re.compile(r"\bwhich\b", re.I)
+
+
+def asked_kind(question: str) -> str | None:
+    """The kind of thing ``question`` asks for (module docstring), or None."""
+    q = question.strip()
+    if _ASKS_TIME.search(q):
+        return "time"
+    if _ASKS_QUANTITY.search(q):
+        return "quantity"
+    if _ASKS_PERSON.search(q) or _ASKS_PERSON_NOUN.search(q):
+        return "person"
+    if _ASKS_PLACE.search(q) or _ASKS_PLACE_NOUN.search(q):
+        return "place"
+    if _ASKS_NAME_NOUN.search(q) or _ASKS_THE_NAME.search(q):
+        return "name"
+    if _ASKS_WHICH.search(q):
+        return "thing"
+    return None
+
+
+NAMED = frozenset({"person", "place", "name"})
+_MONTHS_DAYS = frozenset(MONTHS + DAYS)
+
+# ---- does a text give that kind? -------------------------------------------------------------
+
+# Specific amounts only: "hundreds of billions" or "several" does not say how much.
+_QUANTITY_WORDS = frozenset(
+    """one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen
+    eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion trillion
+    dozen half third quarter double doubled doubling triple tripled quadruple twice percent""".split()
+)
+# Words that place an event in time. Vague ones ("soon", "later", "recently") answer no "when".
+_TIME_WORDS = frozenset(m for m in MONTHS if m != "may") | frozenset(
+    """jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday
+    today tonight tomorrow yesterday day days week weeks weekend month months year years decade decades century
+    hour hours minute minutes morning afternoon evening night spring summer autumn winter ago christmas easter
+    thanksgiving midnight noon""".split()
+)
+_TIME_PHRASE = re.compile(
+    r"\bmid-[A-Za-z]|\bMay\s+\d|\b(?:in|by|since|until|early|late|mid|last|next|this)\s+May\b"
+    r"|\b(?:this|last|next|the|in|early|late)\s+fall\b|\bfall\s+of\b",
+)
+YEAR = re.compile(r"(?<![$£€\d.,])\b(?:1[89]|20)\d\d\b(?![,.]?\d)(?!\s*(?:%|percent\b|[a-z]+s\b))")
+
+# Words that add no content to a restated premise: "The parade drew large crowds" answers no
+# "which event", nor "rolled out a new item to attract younger consumers" "which item ... to attract a
+# younger crowd"; "monkeypox" in "The virus ... is monkeypox" does answer "which virus".
+VAGUE = content_words(
+    """large big huge major many much several some various new recent recently significant substantial number
+    amount lot lots great good bad important notable high low also reportedly report reported news article
+    passage passages evidence source sources official officials people person thing things way ways item items
+    consumers customers crowd crowds audience audiences users fans residents public shoppers visitors viewers"""
+)
+
+
+def _tokens(text: str) -> set[str]:
+    return {w.lower().strip(".") for w in re.findall(r"[A-Za-z]+\.?", text)}
+
+
+def _quantity_tokens(text: str) -> set[str]:
+    """Number words that state an amount ("one of the largest" states none)."""
+    text = re.sub(r"\bone\s+of\b", " ", text, flags=re.I)
+    return _tokens(text) & _QUANTITY_WORDS
+
+
+def new_names(answer: str, question: str) -> set[str]:
+    """Names in the answer the question does not contain. Sentence-initial capitals count here:
+    "Subway launched ..." names Subway; only words that are never names are left out."""
+    q_vocab = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", question)}
+    found = set()
+    for m in re.finditer(r"\b([A-Z][A-Za-z'’.-]*[A-Za-z]|[A-Z])\b", answer):
+        word = m.group(1).rstrip(".")
+        w = word.lower()
+        w = w[:-2] if w.endswith(("'s", "’s")) else w
+        acronym = len(word) >= 2 and word.isupper()  # "US", "NATO": names even where "us" is a stopword
+        if (w in STOPWORDS and not acronym) or w in ("i", "a") or w in q_vocab:
+            continue
+        if not name_present(w, q_vocab):
+            found.add(w)
+    # a capital the question wrote in lower case is the sentence's first word, not a new name
+    return found | {n for n in names(answer) - names(question) if n not in q_vocab}
+
+
+def name_candidates(sentence: str, question: str) -> set[str]:
+    """Names in a passage sentence that could answer a question asking for a name: capitalised
+    words that are not the question's, not months or weekdays, and not the sentence's first word
+    (in running text most first words are ordinary words: "Experts", "Currently"). Stricter than
+    ``new_names``, which judges a short answer, where "Subway launched ..." does name Subway."""
+    q_vocab = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", question)}
+    found = set()
+    for m in re.finditer(r"\b([A-Z][A-Za-z'’.-]*[A-Za-z]|[A-Z]{2,})\b", sentence):
+        before = sentence[: m.start()].rstrip()
+        if not before or before[-1] in ".!?:;\"“”'‘’(—–-•*":
+            continue
+        word = m.group(1).rstrip(".")
+        w = word.lower()
+        w = w[:-2] if w.endswith(("'s", "’s")) else w
+        if (w in STOPWORDS and not word.isupper()) or w in q_vocab or w in _MONTHS_DAYS or name_present(w, q_vocab):
+            continue
+        found.add(w)
+    return found
+
+
+def holds_kind(sentence: str, kind: str | None, question: str) -> bool:
+    """Does a passage sentence hold a candidate answer of ``kind``? (Evidence selection prefers
+    sentences that do: a sentence that only restates the question's premise gives the model
+    nothing to answer with, and it answers with a nearby fact instead.) ``thing`` and None:
+    any sentence may."""
+    if kind in NAMED:
+        return bool(name_candidates(sentence, question))
+    if kind in ("time", "quantity"):
+        return gives_kind(sentence, kind, question)
+    return False
+
+
+def new_words(answer: str, question: str) -> set[str]:
+    """Content words (stemmed, letters only) of ``answer`` beyond the question's and the vague ones."""
+    return content_words(answer) - content_words(question) - VAGUE
+
+
+def gives_kind(answer: str, kind: str, question: str) -> bool:
+    """Does ``answer`` contain a ``kind`` (module docstring) the question did not already state?"""
+    answer = strip_citations(answer)
+    if kind in NAMED:
+        return bool(new_names(answer, question))
+    if kind == "thing":
+        return bool(new_names(answer, question) or new_words(answer, question))
+    years = set(YEAR.findall(answer))
+    new_numbers = numbers(answer) - numbers(question)
+    if kind == "quantity":
+        # a year is a time, not an amount: "In 2021, it grew" says nothing about how much
+        amounts = {n for n in new_numbers if n not in years}
+        return bool(amounts or _quantity_tokens(answer) - _quantity_tokens(question))
+    found = _tokens(answer) - _tokens(question)
+    if new_numbers or found & (_TIME_WORDS | _QUANTITY_WORDS):
+        return True
+    return any(m.group(0).lower() not in question.lower() for m in _TIME_PHRASE.finditer(answer))
+
+
+# ---- the dates a question is about -----------------------------------------------------------
+
+# "this week" questions are about the news of that week: an older article on the same topic
+# (last year's resignation, last year's earthquake) is probably the wrong answer. Windows in
+# days before the reference date; one day after allows for time zones.
+_RECENCY = [
+    (re.compile(r"\b(?:this|last|past) week(?:end)?\b|\byesterday\b|\btoday\b|\btonight\b|\bin recent days\b"
+                r"|\bon (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I), 10),
+    (re.compile(r"\b(?:this|last|past) month\b|\brecent(?:ly)?\b|\blatest\b", re.I), 90),
+    (re.compile(r"\b(?:this|last|past) year\b", re.I), 366),
+]
+# A question that names its own time ("in 2019", "on March 3", "last May") is not about the
+# reference date's week, whatever else it says.
+_NAMES_A_DATE = re.compile(
+    r"\b(?:1[89]|20)\d\d\b|\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?\s+\d{1,2}\b"
+    r"|\b(?:in|on|since|until|last|this|next|early|late|mid-?)\s*(?:january|february|march|april|may|june|july|"
+    r"august|september|october|november|december)\b",
+    re.I,
+)
+
+
+def names_own_date(question: str) -> bool:
+    return bool(_NAMES_A_DATE.search(question))
+
+
+def recency_window(question: str, today: dt.date | None) -> DateRange | None:
+    """The dates a time-relative question ("this week", "recently") is about, if it is one.
+
+    None when the question names a date of its own: "What happened in 2019 this week?" is
+    about 2019, not about the week before the reference date.
+    """
+    if today is None or names_own_date(question):
+        return None
+    for pattern, days in _RECENCY:
+        if pattern.search(question):
+            return DateRange(today - dt.timedelta(days=days), today + dt.timedelta(days=1))
+    return None
+
+
+# ---- the value ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question, analysed once (``analyse``) and read by retrieval, evidence and policy."""
+
+    text: str
+    words: frozenset[str]  # stemmed content words
+    names: frozenset[str]
+    numbers: frozenset[str]
+    kind: str | None  # see the module docstring
+    window: DateRange | None  # the dates a "this week" question is about
+    names_own_date: bool
+
+    def gives(self, text: str) -> bool:
+        """Does ``text`` hold a thing of the kind asked for, beyond the question's own? (True when
+        the question asks for no particular kind.)"""
+        return self.kind is None or gives_kind(text, self.kind, self.text)
+
+
+@functools.lru_cache(maxsize=512)
+def analyse(text: str, today: dt.date | None = None) -> Question:
+    """The ``Question`` for ``text`` asked on ``today`` (cached: every step of one ask shares it)."""
+    return Question(
+        text=text,
+        words=frozenset(content_words(text)),
+        names=frozenset(names(text)),
+        numbers=frozenset(numbers(text)),
+        kind=asked_kind(text),
+        window=recency_window(text, today),
+        names_own_date=names_own_date(text),
+    )

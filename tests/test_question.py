@@ -1,0 +1,49 @@
+"""The one analysis of a question (question.py): its kind, its dates, and which passage sentences
+hold a candidate of that kind. Pure functions, no models."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from qa_bot.question import analyse, holds_kind, name_candidates
+
+
+@pytest.mark.parametrize(
+    "sentence, found",
+    [
+        ("The incident happened at the Hecht Museum in Haifa.", {"hecht", "haifa"}),
+        ("Experts say the jar will be restored.", set()),  # a sentence's first word is no name
+        ("The show airs on Tuesday in May.", set()),  # weekdays and months are times, not names
+        ("It was restored, NASA said.", {"nasa"}),  # acronyms count
+        ("The museum said so.", set()),
+    ],
+)
+def test_name_candidates_are_capitalised_words_the_question_lacks(sentence, found):
+    assert name_candidates(sentence, "Which museum did the boy visit?") == found
+
+
+@pytest.mark.parametrize(
+    "question, sentence, holds",
+    [
+        ("Which museum did the boy visit?", "He was at the Hecht Museum in Haifa.", True),
+        ("Which museum did the boy visit?", "The boy visited a museum last week.", False),
+        ("How many stores will close?", "The chain will close 60 stores.", True),
+        ("How many stores will close?", "The chain will close stores.", False),
+        ("When will the stores close?", "The stores close on March 3.", True),
+        ("When will the stores close?", "The stores will close.", False),
+        ("Why did the stores close?", "Sales fell at Halden Foods.", False),  # no kind asked for: no preference
+    ],
+)
+def test_holds_kind_true_and_false(question, sentence, holds):
+    assert holds_kind(sentence, analyse(question).kind, question) is holds
+
+
+def test_analyse_builds_the_question_once_with_its_window():
+    q = analyse("Which team won the title this week?", dt.date(2024, 6, 20))
+    assert q.kind == "name" and q.window is not None and q.window.start == dt.date(2024, 6, 10)
+    assert analyse("Which team won the title this week?", dt.date(2024, 6, 20)) is q  # one value per ask
+    dated = analyse("Which team won the title on March 3?", dt.date(2024, 6, 20))
+    assert dated.names_own_date and dated.window is None
+    assert q.gives("The Halden Tigers won [1].") and not q.gives("The team won the title [1].")
