@@ -1,17 +1,22 @@
 """How much of the answer survives evidence selection, and what the model has to read for it.
 
-    python bench/evidence_recall.py DATASET.jsonl --corpus DIR [--chars N] [--items N] [-k K]
+    python bench/evidence_recall.py DATASET.jsonl [DATASET2.jsonl ...] --corpus DIR
+        [--data-dir DIR] [-k K] [--variant "max_chars=900,kind_bonus=0.3" ...] [--show-misses]
 
 No LLM is run: for every answerable question it retrieves, selects evidence, and checks whether
 a gold answer (normalised as the eval does) is in the retrieved chunks and still in the
-evidence the model would be shown. It prints both recalls and the prompt size in the local
-model's own tokens: the fixed system prompt (read once, then reused from llama.cpp's cache)
-and the part read anew per question. Tune evidence selection with it before spending an eval.
+evidence the model would be shown. It prints, per dataset and per evidence variant, the share
+of questions whose gold is shown among those whose gold was retrieved ("kept"), and the prompt
+size in the local model's own tokens: the part read anew per question (the fixed system prompt
+is read once, then reused from llama.cpp's cache). Retrieval runs once per question; each
+``--variant`` (fields of ``evidence.EvidenceBudget``; none = the settings' budget) re-selects
+from the same passages. Tune evidence selection with it before spending an eval.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import tempfile
@@ -23,7 +28,9 @@ from qa_bot import prompts  # noqa: E402
 from qa_bot.assistant import Assistant  # noqa: E402
 from qa_bot.config import load_settings  # noqa: E402
 from qa_bot.evaluation import load_dataset, normalize  # noqa: E402
+from qa_bot.evidence import EvidenceBudget, select_evidence  # noqa: E402
 from qa_bot.generate import answer_inputs  # noqa: E402
+from qa_bot.question import analyse, recency_window  # noqa: E402
 
 
 def qwen_tokenizer():
@@ -37,14 +44,31 @@ def qwen_tokenizer():
     return lambda text: len(llama.tokenize(text.encode(), add_bos=False, special=True))
 
 
+def parse_variant(spec: str, base: EvidenceBudget) -> EvidenceBudget:
+    fields = {f.name: f.type for f in dataclasses.fields(EvidenceBudget)}
+    changes = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, value = part.partition("=")
+        if name not in fields:
+            raise SystemExit(f"--variant: {name!r} is not an EvidenceBudget field ({', '.join(fields)})")
+        kind = type(getattr(base, name))
+        changes[name] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    return dataclasses.replace(base, **changes)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dataset", type=Path)
+    ap.add_argument("datasets", type=Path, nargs="+")
     ap.add_argument("--corpus", type=Path, required=True)
     ap.add_argument("--data-dir", type=Path, help="reuse an index built from --corpus (default: a fresh temp one)")
     ap.add_argument("--chars", type=int, help="evidence_chars (default: the setting's)")
     ap.add_argument("--items", type=int, help="evidence_items (default: the setting's)")
     ap.add_argument("-k", type=int)
+    ap.add_argument("--variant", action="append", default=[],
+                    help="EvidenceBudget fields to change, e.g. 'max_chars=900,kind_bonus=0.3' (repeatable)")
+    ap.add_argument("--widen", action="store_true",
+                    help="as the assistant does: when no item holds a thing of the kind asked for, select again "
+                         "with twice the budget")
     ap.add_argument("--show-misses", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,32 +77,56 @@ def main() -> None:
         a = Assistant(settings, progress=False)
         a.ingest(args.corpus)
         count = qwen_tokenizer()
-        fixed = count(prompts.ANSWER_SYSTEM)
-        rows = []
-        for it in load_dataset(args.dataset):
-            if not it.answerable:
-                continue
-            passages = a.search(it.question, today=it.asked_on)
-            evidence = a.evidence(it.question, passages, it.asked_on)
-            golds = [f" {normalize(g)} " for g in it.answers if g.strip()]
-            in_chunks = any(g in f" {normalize(p.article.title + ' ' + p.chunk.text)} " for p in passages for g in golds)
-            shown = " ".join(e.shown() for e in evidence)
-            in_evidence = any(g in f" {normalize(shown)} " for g in golds)
-            user = prompts.ANSWER_USER.format(**answer_inputs(it.question, evidence, it.asked_on))
-            rows.append((in_chunks, in_evidence, count(user), len(evidence)))
-            if args.show_misses and in_chunks and not in_evidence:
-                print(f"MISS {it.id}: {it.question} | gold {it.answers}")
-                for e in evidence:
-                    print(f"   [{e.n}] {e.shown()[:300]}")
-        n = len(rows)
-        chunk_hits = sum(r[0] for r in rows)
-        ev_hits = sum(r[1] for r in rows)
-        tokens = [r[2] for r in rows]
-        print(f"{n} answerable questions; gold in retrieved chunks {chunk_hits}/{n} ({chunk_hits / n:.3f}), "
-              f"in the evidence shown {ev_hits}/{n} ({ev_hits / n:.3f}); kept {ev_hits}/{chunk_hits}")
-        print(f"prompt tokens: fixed system prefix {fixed} (cached after the first question); per question "
-              f"median {statistics.median(tokens):.0f}, p90 {sorted(tokens)[int(0.9 * (n - 1))]}, max {max(tokens)}; "
-              f"evidence items median {statistics.median(r[3] for r in rows):.0f}")
+        base = EvidenceBudget(max_chars=settings.evidence_chars, max_items=settings.evidence_items)
+        variants = [(spec, parse_variant(spec, base)) for spec in (args.variant or ["(settings)"])
+                    if spec != "(settings)"] or [("(settings)", base)]
+        print(f"fixed system prefix: {count(prompts.ANSWER_SYSTEM)} tokens (cached after the first question)")
+        for path in args.datasets:
+            every = load_dataset(path)
+            items = [it for it in every if it.answerable]
+            unanswerable = [(it, a.search(it.question, today=it.asked_on)) for it in every if not it.answerable]
+            retrieved = [(it, a.search(it.question, today=it.asked_on)) for it in items]
+            golds = {it.id: [f" {normalize(g)} " for g in it.answers if g.strip()] for it in items}
+            in_chunks = {it.id: any(g in f" {normalize(p.article.title + ' ' + p.chunk.text)} "
+                                    for p in ps for g in golds[it.id]) for it, ps in retrieved}
+            hits = sum(in_chunks.values())
+            print(f"\n{path.name}: {len(items)} answerable; gold in the retrieved chunks {hits}/{len(items)}")
+            for spec, budget in variants:
+                shown_hits, tokens, sizes = 0, [], []
+                no_kind = {"answerable": 0, "gold shown": 0, "unanswerable": 0}
+                def select(it, ps, budget=budget):
+                    evidence = select_evidence(it.question, ps, a.embedder.embed, budget,
+                                               recency_window(it.question, it.asked_on))
+                    if args.widen and not any(analyse(it.question).gives(e.text) for e in evidence):
+                        wide = dataclasses.replace(budget, max_chars=2 * budget.max_chars,
+                                                   max_items=min(12, 2 * budget.max_items))
+                        evidence = select_evidence(it.question, ps, a.embedder.embed, wide,
+                                                   recency_window(it.question, it.asked_on))
+                    return evidence
+
+                for it, ps in unanswerable:
+                    evidence = select(it, ps)
+                    no_kind["unanswerable"] += not any(analyse(it.question).gives(e.text) for e in evidence)
+                for it, ps in retrieved:
+                    evidence = select(it, ps)
+                    shown = f" {normalize(' '.join(e.shown() for e in evidence))} "
+                    hit = any(g in shown for g in golds[it.id])
+                    shown_hits += hit and in_chunks[it.id]
+                    if not any(analyse(it.question).gives(e.text) for e in evidence):
+                        no_kind["answerable"] += 1
+                        no_kind["gold shown"] += hit
+                    tokens.append(count(prompts.ANSWER_USER.format(**answer_inputs(it.question, evidence, it.asked_on))))
+                    sizes.append(len(evidence))
+                    if args.show_misses and in_chunks[it.id] and not hit:
+                        print(f"  MISS {it.id}: {it.question} | gold {it.answers}")
+                        for e in evidence:
+                            print(f"     [{e.n}] {e.shown()[:300]}")
+                print(f"  {spec:48} kept {shown_hits}/{hits} ({shown_hits / max(1, hits):.3f}); new prompt tokens "
+                      f"median {statistics.median(tokens):.0f}, p90 {sorted(tokens)[int(0.9 * (len(tokens) - 1))]}; "
+                      f"items median {statistics.median(sizes):.0f}")
+                print(f"  {'':48} no thing of the kind asked for shown: {no_kind['answerable']} answerable "
+                      f"({no_kind['gold shown']} with the gold shown), {no_kind['unanswerable']}/{len(unanswerable)} "
+                      "unanswerable")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ import numpy as np
 
 from .chunking import split_sentences
 from .fidelity import content_words
+from .question import analyse, holds_kind
 from .types import DateRange, Evidence, Passage
 
 EmbedFn = Callable[[list[str]], np.ndarray]
@@ -52,6 +53,10 @@ class EvidenceBudget:
     shortlist: int = 8  # sentences (by lexical score) whose neighbourhoods get a semantic score
     neighbour_share: float = 0.5  # a neighbour joins its sentence if it scores at least this share of it
     outside_window_weight: float = 0.75  # "this week" questions: sentences of older articles count for less
+    # a sentence holding a candidate of the kind asked for (question.holds_kind: a name for "which
+    # company", a number for "how many") scores this much more; one that only restates the
+    # question's premise gives the model nothing to answer with
+    kind_bonus: float = 1.0
 
 
 @dataclass
@@ -62,7 +67,9 @@ class _Sentence:
     end: int
     words: set[str]
     score: float = 0.0
+    has_kind: bool = False  # holds a thing of the kind the question asks for (a name for "who", ...)
     headline: bool = False  # the article's title repeated in its text: the header shows it already
+    asks: bool = False  # part of a question in the text: never evidence (quizzes quote the very question)
 
     def span(self, passages: Sequence[Passage]) -> tuple[str, int, int]:
         """Where the sentence is in its article: overlapping chunks share sentences."""
@@ -81,10 +88,11 @@ def _sentences(passages: Sequence[Passage]) -> list[list[_Sentence]]:
         title = _norm(p.article.title)
         spans = split_sentences(text) or [(0, len(text))]
         group = []
-        for si, (s, e) in enumerate(spans):
-            norm = _norm(text[s:e])
+        for s0, e0 in spans:
+            norm = _norm(text[s0:e0])
             headline = bool(title) and (norm in title or (title in norm and len(norm) <= len(title) + 24))
-            group.append(_Sentence(pi, si, s, e, content_words(text[s:e]), headline=headline))
+            asks = text[s0:e0].rstrip(" \"'”’)").endswith("?")
+            group.append(_Sentence(pi, len(group), s0, e0, content_words(text[s0:e0]), headline=headline, asks=asks))
         out.append(group)
     return out
 
@@ -126,10 +134,14 @@ def score_sentences(
         semantic[picked] = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
     w_lex = budget.lexical_weight if embed is not None else 1.0
     inside = [window is not None and window.holds(p.article.published) for p in passages]
+    kind = analyse(question).kind
     for i, s in enumerate(flat):
         s.score = w_lex * lexical[i] + (1 - w_lex) * float(semantic[i]) + budget.rank_prior / (1 + s.passage)
         if any(inside) and not inside[s.passage]:
             s.score *= budget.outside_window_weight
+        s.has_kind = holds_kind(passages[s.passage].chunk.text[s.start : s.end], kind, question)
+        if s.has_kind:
+            s.score *= 1 + budget.kind_bonus
     return by_passage
 
 
@@ -183,12 +195,9 @@ def select_evidence(
         used += min(cost, budget.max_chars)
         return True
 
-    wants_who = bool(_ASKS_WHO.search(question))
-    for s in ranked:  # the best sentences, each with its better-scoring neighbour
-        if s.score < best * budget.min_relative_score or used >= budget.max_chars:
-            break
-        if s.span(passages) in shown:
-            continue
+    wants_who = analyse(question).kind == "person"
+
+    def take(s: _Sentence) -> None:
         group = by_passage[s.passage]
         near = [group[j] for j in (s.index - 1, s.index + 1) if 0 <= j < len(group)]
         near = [x for x in near if not x.headline and not _asks(passages, x) and x.span(passages) not in shown]
@@ -199,6 +208,12 @@ def select_evidence(
             near = [before]
         if try_add(s) and near:
             try_add(max(near, key=lambda x: x.score))
+
+    for s in ranked:  # the best sentences, each with its better-scoring neighbour
+        if s.score < best * budget.min_relative_score or used >= budget.max_chars:
+            break
+        if s.span(passages) not in shown:
+            take(s)
 
     # numbered in retrieval order (then text order): retrieval weighed dense, BM25 and recency
     # signals that single sentences cannot, and the model leans on [1]
@@ -226,10 +241,9 @@ def _text(passages: Sequence[Passage], s: _Sentence) -> str:
 
 
 def _asks(passages: Sequence[Passage], s: _Sentence) -> bool:
-    return _text(passages, s).rstrip(" \"'”’)").endswith("?")
+    return s.asks
 
 
 # A question for a person, and a sentence that names its person only by pronoun: the pronoun's
 # antecedent is almost always in the sentence before, which is then shown with it.
-_ASKS_WHO = re.compile(r"^(?:and |so |but )?who(?:m|se)?\b|\bwhich (?:person|man|woman|official|expert|analyst)\b", re.I)
 _PRONOUN_START = re.compile(r"^\W*(?:he|she|they|his|her|their)\b", re.I)
