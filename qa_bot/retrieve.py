@@ -22,7 +22,7 @@ from .config import Settings
 from .errors import InputError
 from .guard import injection_signal
 from .index import ArticleIndex, Embedder, article_from_meta
-from .question import recency_window
+from .question import names_own_date, recency_window
 from .types import Article, Chunk, DateRange, Passage
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the head of each ranking
@@ -179,6 +179,10 @@ class Retriever:
         # Recency is a third ranking, fused like the others: candidates inside the question's
         # window, newest first. A strong older match still beats a weak recent one.
         window = recency_window(question, today)
+        if window is None and today is not None and self.settings.news_days and not names_own_date(question):
+            # no "this week" in the question, but a news question is still about the news before
+            # the day it is asked: the same ranking over a wider window
+            window = DateRange(today - dt.timedelta(days=self.settings.news_days), today + dt.timedelta(days=1))
         if window is not None:
             # the window's own best matches join the candidates, so a recent article that the
             # whole-index rankings pushed below fetch_k can still be found

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from qa_bot.assistant import Assistant
-from qa_bot.retrieve import recency_window
+from qa_bot.question import recency_window
 
 OLD = """---
 title: "Dunmore Mayor Resigns After Budget Dispute"
@@ -40,9 +40,23 @@ def test_this_week_questions_prefer_articles_from_that_week(tmp_path, make_setti
     q = "Which Dunmore mayor announced a resignation this week?"
     assert a.search(q, today=dt.date(2022, 7, 8))[0].article.id == "new"
     assert a.search(q, today=dt.date(2021, 8, 12))[0].article.id == "old"
-    # a question that is not about "this week" is ranked by relevance alone, whatever the date
+    # a question with no time word is ranked by relevance alone when no article is from the
+    # months before it is asked...
     timeless = "Which Dunmore mayor resigned after a dispute over the city budget?"
+    assert a.search(timeless, today=dt.date(2024, 7, 8))[0].article.id == "old"
+    # ...and with news_days off, whatever the date
+    a.settings = a.settings.model_copy(update={"news_days": 0})
+    a._retriever = None
     assert a.search(timeless, today=dt.date(2022, 7, 8))[0].article.id == "old"
+
+
+def test_a_question_without_a_time_word_still_prefers_the_news_before_it_was_asked(tmp_path, make_settings, embedder):
+    """News readers ask about recent news: of two articles on one story, the one from the months
+    before the question (news_days, 90) ranks first, though the question says no "this week"."""
+    a = _assistant(tmp_path, make_settings, embedder, old=OLD, new=NEW)
+    timeless = "Which Dunmore mayor resigned after a dispute over the city budget?"
+    assert a.search(timeless, today=dt.date(2022, 7, 8))[0].article.id == "new"
+    assert a.search(timeless, today=dt.date(2021, 8, 12))[0].article.id == "old"
 
 
 def test_recency_window_reads_the_question():
