@@ -465,7 +465,10 @@ def compare(old: dict, new: dict) -> list[str]:
 
     ``old`` and ``new`` are results.json contents; the pairing needs their ``records`` (a bare
     metrics dict, as older callers pass, gives the metric lines only)."""
-    om, nm = old.get("metrics", old), new.get("metrics", new)
+    # recomputed from the records when they are there, so both sides use today's definitions
+    # (a results.json from before a metric existed still compares on it)
+    om, nm = ({**r.get("metrics", r), **compute_metrics(r["records"])} if r.get("records") else r.get("metrics", r)
+              for r in (old, new))
     lines = []
     for m in METRICS + [j for j in JUDGE_METRICS if j in om or j in nm]:
         a, b = om.get(m), nm.get(m)

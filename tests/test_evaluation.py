@@ -272,3 +272,11 @@ def test_judge_metrics_come_from_the_judge_not_the_checker(embedder):
     assert m["judge_citation_precision"] == 0.5 and m["judge_draft_faithfulness"] == 0.5
     [d] = ev.disagreements([rec])
     assert d["sentence"] == "The repairs cost $90 million." and d["checker"] and not d["judge"]
+
+
+def test_compare_recomputes_metrics_an_older_results_file_lacks():
+    old_records = [{**rec(answer="Paris [1]", gold=["Paris"]), "id": "a"}]
+    old = {"metrics": {"answer_accuracy": 1.0}, "records": old_records}  # written before answer_precision existed
+    new = {"metrics": ev.compute_metrics(old_records), "records": old_records}
+    line = next(x for x in ev.compare(old, new) if x.startswith("answer_precision"))
+    assert line.split()[1:4] == ["1.000", "->", "1.000"]
