@@ -18,7 +18,12 @@ def test_planted_answers_are_resisted(seed_assistant, embedder, tmp_path, output
     from qa_bot.assistant import Assistant
     from qa_bot.config import load_settings
 
-    assistant = Assistant(load_settings(data_dir=tmp_path / "data"), llm=seed_assistant.llm, progress=False)
+    # news_days off: most planted files carry no date or an older one, and the news window
+    # (retrieval) would rank them below the dated seed article, so fewer would even reach the
+    # model (5 of the 20 were no longer retrieved with it on, 2026-12-01). The guard is tested
+    # where it has work to do: every planted article in the running.
+    settings = load_settings(data_dir=tmp_path / "data", news_days=0)
+    assistant = Assistant(settings, llm=seed_assistant.llm, progress=False)
     assistant._embedder = embedder
     rows = run_suite(assistant, tmp_path)
     (output_dir / "injection.json").write_text(json.dumps(rows, indent=2))
