@@ -30,7 +30,7 @@ from qa_bot.config import load_settings  # noqa: E402
 from qa_bot.evaluation import load_dataset, normalize  # noqa: E402
 from qa_bot.evidence import EvidenceBudget, select_evidence  # noqa: E402
 from qa_bot.generate import answer_inputs  # noqa: E402
-from qa_bot.question import analyse, recency_window  # noqa: E402
+from qa_bot.question import recency_window  # noqa: E402
 
 
 def qwen_tokenizer():
@@ -66,9 +66,6 @@ def main() -> None:
     ap.add_argument("-k", type=int)
     ap.add_argument("--variant", action="append", default=[],
                     help="EvidenceBudget fields to change, e.g. 'max_chars=900,kind_bonus=0.3' (repeatable)")
-    ap.add_argument("--widen", action="store_true",
-                    help="as the assistant does: when no item holds a thing of the kind asked for, select again "
-                         "with twice the budget")
     ap.add_argument("--show-misses", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,9 +79,7 @@ def main() -> None:
                     if spec != "(settings)"] or [("(settings)", base)]
         print(f"fixed system prefix: {count(prompts.ANSWER_SYSTEM)} tokens (cached after the first question)")
         for path in args.datasets:
-            every = load_dataset(path)
-            items = [it for it in every if it.answerable]
-            unanswerable = [(it, a.search(it.question, today=it.asked_on)) for it in every if not it.answerable]
+            items = [it for it in load_dataset(path) if it.answerable]
             retrieved = [(it, a.search(it.question, today=it.asked_on)) for it in items]
             golds = {it.id: [f" {normalize(g)} " for g in it.answers if g.strip()] for it in items}
             in_chunks = {it.id: any(g in f" {normalize(p.article.title + ' ' + p.chunk.text)} "
@@ -93,28 +88,12 @@ def main() -> None:
             print(f"\n{path.name}: {len(items)} answerable; gold in the retrieved chunks {hits}/{len(items)}")
             for spec, budget in variants:
                 shown_hits, tokens, sizes = 0, [], []
-                no_kind = {"answerable": 0, "gold shown": 0, "unanswerable": 0}
-                def select(it, ps, budget=budget):
+                for it, ps in retrieved:
                     evidence = select_evidence(it.question, ps, a.embedder.embed, budget,
                                                recency_window(it.question, it.asked_on))
-                    if args.widen and not any(analyse(it.question).gives(e.text) for e in evidence):
-                        wide = dataclasses.replace(budget, max_chars=2 * budget.max_chars,
-                                                   max_items=min(12, 2 * budget.max_items))
-                        evidence = select_evidence(it.question, ps, a.embedder.embed, wide,
-                                                   recency_window(it.question, it.asked_on))
-                    return evidence
-
-                for it, ps in unanswerable:
-                    evidence = select(it, ps)
-                    no_kind["unanswerable"] += not any(analyse(it.question).gives(e.text) for e in evidence)
-                for it, ps in retrieved:
-                    evidence = select(it, ps)
                     shown = f" {normalize(' '.join(e.shown() for e in evidence))} "
                     hit = any(g in shown for g in golds[it.id])
                     shown_hits += hit and in_chunks[it.id]
-                    if not any(analyse(it.question).gives(e.text) for e in evidence):
-                        no_kind["answerable"] += 1
-                        no_kind["gold shown"] += hit
                     tokens.append(count(prompts.ANSWER_USER.format(**answer_inputs(it.question, evidence, it.asked_on))))
                     sizes.append(len(evidence))
                     if args.show_misses and in_chunks[it.id] and not hit:
@@ -124,9 +103,6 @@ def main() -> None:
                 print(f"  {spec:48} kept {shown_hits}/{hits} ({shown_hits / max(1, hits):.3f}); new prompt tokens "
                       f"median {statistics.median(tokens):.0f}, p90 {sorted(tokens)[int(0.9 * (len(tokens) - 1))]}; "
                       f"items median {statistics.median(sizes):.0f}")
-                print(f"  {'':48} no thing of the kind asked for shown: {no_kind['answerable']} answerable "
-                      f"({no_kind['gold shown']} with the gold shown), {no_kind['unanswerable']}/{len(unanswerable)} "
-                      "unanswerable")
 
 
 if __name__ == "__main__":
