@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from . import prompts
 from .config import Settings
 from .fidelity import content_words, name_present, names, numbers, strip_citations, words_of
-from .question import asked_kind, gives_kind, new_names, new_words
+from .question import analyse, new_names, new_words
 from .types import AnswerSentence, Article, DateRange, Evidence, Passage
 
 # ---- 1. worth asking the model? -------------------------------------------------------------
@@ -127,8 +127,7 @@ def verdict(question: str, kept: Sequence[AnswerSentence], dropped: Sequence[Ans
     text = " ".join(s.text for s in kept)
     if not adds_to_question(text, question):
         return "repeats_question"
-    kind = asked_kind(question)
-    if kind and not gives_kind(text, kind, question):
+    if not analyse(question).gives(text):
         return "not_an_answer"
     return ""
 
@@ -155,7 +154,7 @@ def retry_note(why: str, question: str, draft: str) -> str:
     """
     if why not in _FAULTS:
         return ""
-    wants = _WANTS.get(asked_kind(question) or "", "the specific answer")
+    wants = _WANTS.get(analyse(question).kind or "", "the specific answer")
     quoted = " ".join(strip_citations(draft).split())
     if len(quoted) > 200:
         quoted = quoted[:200].rsplit(" ", 1)[0] + " ..."
