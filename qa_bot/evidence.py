@@ -161,7 +161,7 @@ def select_evidence(
     budget = budget or EvidenceBudget()
     by_passage = score_sentences(question, passages, embed, budget, window)
     # a question is never evidence: quizzes and explainers quote the very question being asked
-    usable = [s for group in by_passage for s in group if not s.headline and not _asks(passages, s)]
+    usable = [s for group in by_passage for s in group if not s.headline and not s.asks]
     ranked = sorted(usable, key=lambda s: -s.score)
     if not ranked:
         return []
@@ -200,7 +200,7 @@ def select_evidence(
     def take(s: _Sentence) -> None:
         group = by_passage[s.passage]
         near = [group[j] for j in (s.index - 1, s.index + 1) if 0 <= j < len(group)]
-        near = [x for x in near if not x.headline and not _asks(passages, x) and x.span(passages) not in shown]
+        near = [x for x in near if not x.headline and not x.asks and x.span(passages) not in shown]
         before = near[0] if near and near[0].index == s.index - 1 else None
         near = [x for x in near if x.score >= budget.neighbour_share * s.score]
         if wants_who and before is not None and _PRONOUN_START.match(_text(passages, s)):
@@ -238,10 +238,6 @@ def _runs(indexes: set[int]) -> list[tuple[int, int]]:
 
 def _text(passages: Sequence[Passage], s: _Sentence) -> str:
     return passages[s.passage].chunk.text[s.start : s.end]
-
-
-def _asks(passages: Sequence[Passage], s: _Sentence) -> bool:
-    return s.asks
 
 
 # A question for a person, and a sentence that names its person only by pronoun: the pronoun's

@@ -200,12 +200,13 @@ class Retriever:
             # share a rank) and faded by the article's best match, every chunk of an article gets
             # the same bonus, so the ranking never reorders what it cannot tell apart.
             days = sorted({int(candidates[c][1].get("published_int") or 0) for c in recent}, reverse=True)
+            day_rank = {d: i for i, d in enumerate(days)}
             article_best: dict[str, float] = {}
             for cid in recent:
                 aid = candidates[cid][0].article_id
                 article_best[aid] = max(article_best.get(aid, 0.0), cosine.get(cid, 0.0))
             for cid in recent:
-                rank = days.index(int(candidates[cid][1].get("published_int") or 0))
+                rank = day_rank[int(candidates[cid][1].get("published_int") or 0)]
                 match = article_best[candidates[cid][0].article_id]
                 closeness = min(1.0, max(0.0, (match - (best - RECENCY_MARGIN)) / RECENCY_MARGIN))
                 fused[cid] += closeness / (RRF_K + rank + 1)
