@@ -224,7 +224,10 @@ def test_eval_end_to_end_with_the_real_model_and_a_gate(tmp_path, llama_server):
     assert "Independent judge: **local**" in (out / "report.md").read_text()
     assert "judge: local" in p.stdout and "disagrees with the checker" in p.stdout
     cached = len((out / "judge-local.jsonl").read_text().splitlines())
-    assert cached >= len(answered)
+    # one cache line per distinct (sentence, cited passages) judged: two questions may share an answer
+    judged = {(s["text"], tuple(r["shown"][n - 1] for n in s["citations"] if 0 < n <= len(r["shown"])))
+              for r in answered for s in r["sentences"] if s["citations"]}
+    assert cached >= len(judged) > 0
     # resuming does not re-run answered questions, and an impossible gate fails naming the metric
     p = qa(*args, "--compare", str(out / "results.json"), "--fail-under", "answer_accuracy=1.01",
            data_dir=tmp_path / "data")
