@@ -79,8 +79,9 @@ _ABBREVIATIONS = {
     "univ",
     "est",
 }
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
-_LAST_WORD = re.compile(r"(\S+)$")
+# Only the start of a run of end marks can begin a match, so "....." x 100,000 is one scan, not
+# one per dot.
+_BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -90,8 +91,12 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         seg_start = line.start()
         for m in _BOUNDARY.finditer(line.group()):
             end = line.start() + m.end()
-            word = _LAST_WORD.search(text[seg_start : line.start() + m.start() + 1])
-            token = word.group(1).rstrip(".").lower().lstrip("\"'“‘(") if word else ""
+            # the word before the mark, found by walking back over it (slicing from the sentence
+            # start instead made "Mr. Smith " x 10,000 quadratic: 16.8 s for 100 KB)
+            stop = first = line.start() + m.start() + 1
+            while first > seg_start and not text[first - 1].isspace():
+                first -= 1
+            token = text[first:stop].rstrip(".").lower().lstrip("\"'“‘(")
             # "U.S." / "Jan." / a single initial like "J." don't end sentences
             if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
                 continue

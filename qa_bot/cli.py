@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ import time  # noqa: E402
 _STARTED = time.perf_counter()  # for --verbose: how long the imports took before any work began
 
 from . import __version__  # noqa: E402
+from .articles import invisible_chars  # noqa: E402
 from .config import Settings, available_presets, describe, load_settings  # noqa: E402
 from .errors import InputError, QABotError  # noqa: E402
 from .types import ABSTAIN_REASONS, Answer, DateRange, IngestReport, Passage  # noqa: E402
@@ -49,22 +49,27 @@ environment: every setting is QA_BOT_<NAME> (see `qa-bot config`), e.g.
 # Text from articles, file names and models is untrusted: a title holding "\x1b[2J" would
 # clear the user's screen, "\x1b]0;...\x07" retitle the window, U+202E reverse what follows.
 # Printed for humans, such characters are shown escaped (\x1b, \u202e), never sent raw.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
-_UNPRINTABLE_LINE = re.compile(f"{_UNPRINTABLE.pattern[:-1]}\\n\\t]")
-
-
 def _safe(text: object, one_line: bool = True) -> str:
-    """``text`` fit for a terminal: control, bidi and zero-width characters escaped;
-    with ``one_line``, newlines and tabs too (a file name can hold a newline)."""
-    pattern = _UNPRINTABLE_LINE if one_line else _UNPRINTABLE
+    """``text`` fit for a terminal: control, format (bidi, zero-width, tag), private-use and
+    line-separator characters escaped (``articles.invisible_chars``); with ``one_line``, newlines
+    and tabs too (a file name can hold a newline)."""
+    pattern = invisible_chars("" if one_line else "\t\n")
     return pattern.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), str(text))
 
 
+def _json_escape(ch: str) -> str:
+    cp = ord(ch)
+    if cp <= 0xFFFF:
+        return f"\\u{cp:04x}"
+    cp -= 0x10000  # outside the BMP, JSON spells a character as a UTF-16 surrogate pair
+    return f"\\u{0xD800 + (cp >> 10):04x}\\u{0xDC00 + (cp & 0x3FF):04x}"
+
+
 def _json(obj: object) -> str:
-    """JSON with non-ASCII kept readable but C1 controls and bidi/zero-width characters escaped
+    """JSON with non-ASCII kept readable but controls and invisible characters escaped
     (``json.dumps`` escapes only the C0 controls when ``ensure_ascii`` is off)."""
     text = json.dumps(obj, indent=2, ensure_ascii=False)
-    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+    return invisible_chars("\t\n").sub(lambda m: _json_escape(m[0]), text)
 
 
 def _date(value: str) -> dt.date:

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
 
     # ingest
     max_file_mb: float = Field(20.0, gt=0, le=10_000, description="Files larger than this are skipped")
+    file_timeout_s: float = Field(60.0, gt=0, le=3600, description="Longest one file may take to read and "
+                                  "parse; past it the file is skipped with a reason and the ingest goes on")
     fetch_timeout_s: float = Field(20.0, gt=0, le=600, description="Longest a web page or feed download may take, "
                                    "whole transfer (qa-bot ingest URL / --feed URL; the web UI's URL box)")
     fetch_private: bool = Field(False, description="Let a web UI that others can reach fetch URLs on private "

@@ -7,6 +7,7 @@ import re
 import shutil
 
 import chromadb
+import pytest
 
 from tests.conftest import TEST_CORPUS
 from tests.hostile import RECOVERED, good, write_hostile
@@ -65,3 +66,60 @@ def test_bad_files_are_skipped_with_reasons_and_nothing_is_lost(tmp_path):
     again = qa("-q", "ingest", str(corpus), data_dir=data, env=LIMIT, timeout=300)
     assert again.returncode == 0 and "0 added, 0 updated, 0 removed" in again.stdout
     assert len(re.findall(r"^skipped \S+/hostile/", again.stderr, re.M)) == len(expect)
+
+
+def _grows_linearly(make, run) -> list[float]:
+    """Best-of-3 times of ``run(make(n))`` at n, 2n, 4n; each doubling must cost < 2.5x."""
+    import time
+
+    times = []
+    for scale in (1, 2, 4):
+        data = make(scale)
+        best = float("inf")
+        for _ in range(3):
+            t = time.perf_counter()
+            run(data)
+            best = min(best, time.perf_counter() - t)
+        times.append(max(best, 1e-3))
+    assert times[2] / times[0] < 2.5 * 2.5, times  # quadratic would be 16x
+    return times
+
+
+@pytest.mark.parametrize("name, make, run", [
+    ("emphasis markers", lambda k: "*a " * (16_000 * k), "clean_text"),
+    ("open brackets", lambda k: "[a" * (16_000 * k) + "[a](" * (8_000 * k), "clean_text"),
+    ("abbreviations", lambda k: "Mr. Smith " * (10_000 * k), "split_sentences"),
+    ("a run of dots", lambda k: "." * (100_000 * k) + " Then", "split_sentences"),
+    ("nested cells", lambda k: "<table><tr>" + "<td>Cell text here. " * (1_000 * k) + "</td>" * (1_000 * k)
+     + "</tr></table>", "html"),
+])
+def test_loaders_take_time_linear_in_the_file(name, make, run):
+    from qa_bot.articles import _html_article, clean_text
+    from qa_bot.chunking import split_sentences
+
+    fn = {"clean_text": clean_text, "split_sentences": split_sentences,
+          "html": lambda h: _html_article("x", h, "x.html")}[run]
+    _grows_linearly(make, fn)
+
+
+def test_nested_markup_never_multiplies_text():
+    from qa_bot.articles import _html_article
+
+    html = "<table><tr>" + "<td>Cell text here. " * 4000 + "</td>" * 4000 + "</tr></table>"
+    a = _html_article("cells", html, "cells.html")
+    assert a.text.count("Cell text here.") == 4000  # once per cell, not once per enclosing cell
+
+
+def test_a_file_over_its_time_budget_is_skipped_and_the_rest_is_indexed(make_settings, embedder, tmp_path):
+    from qa_bot.index import ArticleIndex
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "deep.html").write_text("<html><body>" + "<table><tr><td>Cell text. " * 30_000
+                                      + "</td></tr></table>" * 30_000 + "</body></html>")
+    good(corpus, "after.txt", "aftergood")
+    index = ArticleIndex(make_settings(file_timeout_s=0.05), embedder)
+    r = index.sync(corpus)
+    assert r.added == ["after"]
+    [(path, why)] = r.skipped
+    assert path.endswith("deep.html") and "took longer than 0.05 s to read" in why
