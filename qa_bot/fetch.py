@@ -59,32 +59,77 @@ class FetchReport:
 
 
 def _public_addresses(host: str) -> list[str]:
-    """The addresses ``host`` resolves to; FetchSkip when any of them is this machine or a private
-    network (used when the web UI is exposed: a visitor must not make the server read its own
-    network)."""
+    """The addresses ``host`` resolves to; FetchSkip when any of them is not globally routable
+    (used when the web UI is exposed: a visitor must not make the server read its own network,
+    a carrier-grade NAT or a cloud metadata service)."""
     try:
         infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
+    except (OSError, UnicodeError):
         raise FetchSkip(f"unreachable (cannot resolve {host!r})") from None
     out: list[str] = []
     for info in infos:
-        addr = ipaddress.ip_address(info[4][0])
-        if _local(addr):
-            raise FetchSkip(f"refused: {host} is a private or local address")
+        addr = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if not _global(addr):
+            raise FetchSkip(f"refused: {host} is not a public address ({addr})")
         out.append(str(addr))
     return list(dict.fromkeys(out))
 
 
-def _local(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return addr.is_private or addr.is_loopback or addr.is_link_local or addr.is_reserved or addr.is_multicast
+def _global(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Globally routable by the IANA registries (``is_global``: not 100.64.0.0/10, 192.0.0.0/24,
+    ...), never multicast; an IPv6 address only inside global unicast (2000::/3, which leaves out
+    the site-local fec0::/10 that ``is_global`` lets through), with an IPv4 address written inside
+    it (mapped, 6to4, Teredo) judged as IPv4. The standard library's registry data, not a list here."""
+    if isinstance(addr, ipaddress.IPv6Address):
+        inner = addr.ipv4_mapped or addr.sixtofour or (addr.teredo[1] if addr.teredo else None)
+        if inner is not None:
+            return _global(inner)
+        if addr not in _GLOBAL_UNICAST:
+            return False
+    return addr.is_global and not addr.is_multicast
+
+
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 
 def _public_only(url: str) -> None:
     _public_addresses(urlsplit(url).hostname or "")
 
 
-def _pinned_transport() -> httpx.HTTPTransport:
-    """An httpx transport that connects only to addresses it has just checked.
+class _Deadline:
+    """A network stream whose every read and write ends by one fixed moment: httpx's timeouts are
+    per read, so a server sending one header byte a second would otherwise hold a fetch forever."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
+        self._stream, self._deadline = stream, deadline
+
+    def _left(self, timeout: float | None) -> float:
+        import httpcore
+
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ReadTimeout("the whole exchange took longer than its limit")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._left(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._left(timeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):  # type: ignore[no-untyped-def]
+        return _Deadline(self._stream.start_tls(ssl_context, server_hostname, self._left(timeout)), self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+def _bound(transport: httpx.HTTPTransport, deadline: float, public_only: bool) -> httpx.HTTPTransport:
+    """``transport`` with connections that end by ``deadline`` and, with ``public_only``,
+    connect only to addresses just checked.
 
     Checking the host name and then letting the connection resolve it again would leave a gap:
     a name whose DNS answer changes in between (DNS rebinding) passes the check with a public
@@ -93,26 +138,29 @@ def _pinned_transport() -> httpx.HTTPTransport:
     HTTP(S)_PROXY from the environment, whose own lookups it could not check.
     """
     import httpcore
-    import httpx
 
-    class Checked(httpcore.SyncBackend):
+    class Bounded(httpcore.SyncBackend):
         def connect_tcp(
             self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
             socket_options: Iterable[Any] | None = None,
         ) -> httpcore.NetworkStream:
+            left = max(0.001, deadline - time.monotonic())
+            timeout = left if timeout is None else min(timeout, left)
+            if not public_only:
+                return _Deadline(super().connect_tcp(host, port, timeout, local_address, socket_options), deadline)
             error: Exception | None = None
             for addr in _public_addresses(host):
                 try:
-                    return super().connect_tcp(addr, port, timeout, local_address, socket_options)
+                    stream = super().connect_tcp(addr, port, timeout, local_address, socket_options)
+                    return _Deadline(stream, deadline)
                 except httpcore.ConnectError as e:  # the next address of the name, as a resolver-driven dial would
                     error = e
             raise error or httpcore.ConnectError(f"no address for {host}")
 
-    transport = httpx.HTTPTransport()
     pool = transport._pool  # httpx has no parameter for httpcore's network backend
     if not hasattr(pool, "_network_backend"):
-        raise RuntimeError("this httpcore version cannot pin fetch addresses; refusing to fetch on an exposed server")
-    pool._network_backend = Checked()
+        raise RuntimeError("this httpcore version cannot bound or pin fetches; refusing to fetch")
+    pool._network_backend = Bounded()
     return transport
 
 
@@ -120,8 +168,13 @@ def fetch(url: str, max_bytes: int, timeout_s: float, public_only: bool = False)
     """GET ``url`` with a bounded time (whole transfer, not per read) and size; FetchSkip on any failure."""
     import httpx
 
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError as e:
+        raise FetchSkip(f"not a valid link ({e})") from None
+    if parts.scheme not in ("http", "https") or not host:
         raise FetchSkip("not an http(s) link")
 
     def check(request: httpx.Request) -> None:  # every hop, redirects included; a clear reason early
@@ -130,9 +183,14 @@ def fetch(url: str, max_bytes: int, timeout_s: float, public_only: bool = False)
 
     deadline = time.monotonic() + timeout_s
     try:
+        # An exposed server ignores HTTP(S)_PROXY: a proxy would do its own, unchecked lookups.
         with httpx.Client(follow_redirects=True, max_redirects=MAX_REDIRECTS, timeout=timeout_s,
                           headers={"User-Agent": f"qa-bot/{__version__}"}, event_hooks={"request": [check]},
-                          transport=_pinned_transport() if public_only else None) as client:
+                          transport=_bound(httpx.HTTPTransport(), deadline, public_only),
+                          trust_env=not public_only) as client:
+            for proxied in client._mounts.values():  # the environment's proxies: bounded in time too
+                if isinstance(proxied, httpx.HTTPTransport):
+                    _bound(proxied, deadline, False)
             with client.stream("GET", url) as r:
                 if r.status_code >= 400:
                     raise FetchSkip(f"HTTP {r.status_code} {r.reason_phrase}".strip())
@@ -154,6 +212,8 @@ def fetch(url: str, max_bytes: int, timeout_s: float, public_only: bool = False)
         raise FetchSkip(f"timed out after {timeout_s:g} s") from None
     except httpx.TooManyRedirects:
         raise FetchSkip(f"more than {MAX_REDIRECTS} redirects") from None
+    except (httpx.InvalidURL, UnicodeError, ValueError) as e:  # "http://256.1.1.1/", "http://a..b/"
+        raise FetchSkip(f"not a valid link ({' '.join(str(e).split())[:100]})") from None
     except httpx.HTTPError as e:
         detail = " ".join(str(e).split())[:100]
         raise FetchSkip(f"unreachable ({type(e).__name__}{': ' + detail if detail else ''})") from None

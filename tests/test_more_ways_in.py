@@ -134,7 +134,7 @@ class _Site(BaseHTTPRequestHandler):
             self._send(200, "text/html", _page("Toll plans for the bridge dropped", "The council dropped plans "
                                                "for a toll on the harbor bridge after a public vote in March. " * 3))
         elif self.path == "/feed.xml":
-            items = "".join(f"<item><title>item {i}</title><link>{base}{p}</link>"
+            items = "".join(f"<item><title>item {i}</title><link>{p if '://' in p else base + p}</link>"
                             f"<pubDate>Tue, 05 Mar 2024 09:00:00 GMT</pubDate></item>"
                             for i, p in enumerate(self.feed_items))
             self._send(200, "application/rss+xml", f"<?xml version='1.0'?><rss version='2.0'><channel>"
@@ -240,7 +240,7 @@ def test_an_exposed_server_refuses_to_fetch_its_own_network(tmp_path, site):
     from qa_bot.fetch import Fetcher
 
     got = Fetcher(tmp_path / "web", 1_000_000, 5, public_only=True).add(f"{site}/story.html")
-    assert not got.saved and "private or local address" in got.skipped[0][1]
+    assert not got.saved and "not a public address" in got.skipped[0][1]
 
 
 def test_a_name_that_rebinds_to_this_machine_between_check_and_connect_is_refused(tmp_path, site, monkeypatch):
@@ -264,7 +264,7 @@ def test_a_name_that_rebinds_to_this_machine_between_check_and_connect_is_refuse
     got = Fetcher(tmp_path / "web", 1_000_000, 3, public_only=True).add(f"http://news.rebind.example:{port}/story.html")
     # the address that was dialled is one that was checked: the second answer is caught, not connected to
     assert answers == ["93.184.216.34", "127.0.0.1"]
-    assert not got.saved and "private or local address" in got.skipped[0][1]
+    assert not got.saved and "not a public address" in got.skipped[0][1]
 
 
 def test_an_exposed_server_dials_the_address_it_checked(tmp_path, site, monkeypatch):
@@ -281,10 +281,85 @@ def test_an_exposed_server_dials_the_address_it_checked(tmp_path, site, monkeypa
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    monkeypatch.setattr(fetch, "_local", lambda addr: False)
+    monkeypatch.setattr(fetch, "_global", lambda addr: True)
     port = site.rsplit(":", 1)[1]
     got = fetch.Fetcher(tmp_path / "web", 1_000_000, 3, public_only=True).add(f"http://news.pinned.example:{port}/story.html")
     assert len(got.saved) == 1 and not got.skipped
+
+
+@pytest.mark.parametrize("addr, public", [
+    ("93.184.216.34", True), ("2606:4700:4700::1111", True),
+    ("100.100.100.200", False),  # carrier-grade NAT: a cloud metadata service answers here
+    ("fec0::1", False), ("::ffff:10.0.0.1", False), ("::ffff:169.254.169.254", False),
+    ("2002:a00:1::1", False),  # 6to4 around 10.0.0.1
+    ("::ffff:93.184.216.34", True), ("198.18.0.1", False), ("224.0.1.1", False), ("0.0.0.0", False), ("::", False),
+])
+def test_an_exposed_server_fetches_only_globally_routable_addresses(addr, public):
+    import ipaddress
+
+    from qa_bot.fetch import FetchSkip, _global, fetch
+
+    assert _global(ipaddress.ip_address(addr)) is public
+    if not public:
+        host = f"[{addr}]" if ":" in addr else addr
+        with pytest.raises(FetchSkip, match="not a public address"):
+            fetch(f"http://{host}/latest/meta-data/", 1_000_000, 2, public_only=True)
+
+
+@pytest.mark.parametrize("url", ["http://0177.0.0.1/x", "http://256.1.1.1/x", "http://[::1/x", "http://a..b/x",
+                                 "http://example.org:99999/x", "http://example.org:port/x"])
+def test_malformed_links_are_one_line_skips(tmp_path, url):
+    from qa_bot.fetch import FetchSkip, fetch
+
+    with pytest.raises(FetchSkip, match="not a valid link"):
+        fetch(url, 1_000_000, 2)
+    p = qa("ingest", "-q", url, "--into", str(tmp_path / "web"), data_dir=tmp_path / "d")
+    assert p.returncode == 1 and "not a valid link" in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_a_malformed_link_in_a_feed_skips_that_item_only(tmp_path, site):
+    from qa_bot.fetch import Fetcher
+
+    _Site.feed_items = ["/story.html", "http://256.1.1.1/x", "http://[::1/x", "/story2.html"]
+    got = Fetcher(tmp_path / "web", 1_000_000, 5).add(f"{site}/feed.xml")
+    assert len(got.saved) == 2 and len(got.skipped) == 2, got.skipped
+    assert all("not a valid link" in reason for _, reason in got.skipped)
+
+
+def test_a_server_that_trickles_its_headers_is_cut_off_at_the_time_limit():
+    """httpx's timeouts are per read: one header byte a second never trips them. The limit is for
+    the whole exchange."""
+    import socket
+
+    from qa_bot.fetch import FetchSkip, fetch
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(4096)
+            for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 1000:
+                if stop.is_set():
+                    return
+                try:
+                    conn.send(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    threading.Thread(target=trickle, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchSkip, match="timed out after 2 s"):
+            fetch(f"http://127.0.0.1:{listener.getsockname()[1]}/", 1_000_000, 2)
+        assert time.monotonic() - started < 10  # without the bound: 1,000 bytes at 5 a second, 200 s
+    finally:
+        stop.set()
+        listener.close()
 
 
 def test_pdf_lines_are_rejoined_into_sentences():
