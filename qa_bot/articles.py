@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
 import json
 import os
 import re
@@ -299,7 +300,9 @@ class _FrontMatterLoader(yaml.SafeLoader):
 MAX_FRONT_MATTER = 16_000  # characters; front matter is a few lines of metadata
 
 
-def _front_matter(text: str) -> tuple[dict, str]:
+def _front_matter(text: str, warnings: list[str] | None = None) -> tuple[dict, str]:
+    """(metadata, body). A front-matter block that does not parse into a mapping is dropped with a
+    warning: left in, its keys would become article text (7,000 brackets became 80 chunks)."""
     if not text.startswith("---"):
         return {}, text
     end = re.search(r"^---\s*$", text[3:], re.M)
@@ -311,9 +314,18 @@ def _front_matter(text: str) -> tuple[dict, str]:
         raise SkipFile(f"front matter too long ({len(raw)} characters > {MAX_FRONT_MATTER})")
     try:
         meta = yaml.load(raw, Loader=_FrontMatterLoader) or {}  # noqa: S506 - a SafeLoader subclass
-    except (yaml.YAMLError, RecursionError):
-        return {}, text
-    return (meta if isinstance(meta, dict) else {}), body
+        problem = "" if isinstance(meta, dict) else f"is a {type(meta).__name__}, not key: value lines"
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = f"does not parse ({getattr(e, 'problem', None) or type(e).__name__}" + (
+            f", line {mark.line + 1})" if mark else ")")
+    except RecursionError:
+        problem = "is nested too deeply to parse"
+    if problem:
+        if warnings is not None:
+            warnings.append(f"front matter {problem}; dropped it (no title, date or source from it)")
+        return {}, body
+    return meta, body
 
 
 def _meta_text(meta: dict, *keys: str) -> str:
@@ -326,6 +338,21 @@ def _meta_text(meta: dict, *keys: str) -> str:
 
 
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+
+
+MAX_ID = 200
+
+
+def _article_id(raw: str) -> str:
+    """The article id for a file name (or a JSONL record's id): the name itself when it is plain
+    text of at most ``MAX_ID`` characters; otherwise what is left of it, cut, plus a hash of the
+    whole name, so two names that differ only by an invisible character or past the cut stay
+    two articles."""
+    clean = " ".join(strip_invisible(raw).split())
+    if clean == raw and 0 < len(clean) <= MAX_ID:
+        return clean
+    digest = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{clean[: MAX_ID - 11]}-{digest}" if clean else f"article-{digest}"
 
 
 def _article(article_id: str, text: str, meta: dict, path: str, warnings: list[str] | None = None) -> Article:
@@ -342,7 +369,7 @@ def _article(article_id: str, text: str, meta: dict, path: str, warnings: list[s
                         "using the first date in the text, if any")
     return Article(
         author=_meta_text(meta, "author")[:200],
-        id=strip_invisible(article_id).strip()[:200] or "article",
+        id=_article_id(article_id),
         title=title[:300],
         text=text,
         published=published or find_date(text[:600]),
@@ -618,7 +645,7 @@ def _load_file(path: Path, max_bytes: int, warnings: list[str] | None) -> list[A
     article_id = path.stem
     if suffix in (".html", ".htm"):
         return [_html_article(article_id, text, shown)]
-    meta, body = _front_matter(text) if suffix in (".md", ".markdown", ".txt") else ({}, text)
+    meta, body = _front_matter(text, warnings) if suffix in (".md", ".markdown", ".txt") else ({}, text)
     return [_article(article_id, body, meta, shown, warnings)]
 
 

@@ -148,3 +148,29 @@ def test_terminal_and_json_output_escape_what_ingest_would_drop():
     assert _safe("x\ty\nz", one_line=False) == "x\ty\nz" and _safe("x\ny") == "x\\ny"
     out = _json({"t": raw})
     assert not any(c in out for c in "\u2028\U000e0041\x1b\u202e") and json.loads(out)["t"] == raw
+
+
+@pytest.mark.parametrize("front, problem", [
+    ("title:\tTabbed\n\tdate: 2024-01-02\n", "does not parse"),
+    ("k" * 15_000 + ": v\n", "does not parse"),
+    ("[" * 7_000 + "]" * 7_000 + "\n", "is nested too deeply"),
+    ("- just\n- a list\n", "is a list"),
+])
+def test_front_matter_that_does_not_parse_is_dropped_with_a_warning(tmp_path, front, problem):
+    (tmp_path / "a.md").write_text(f"---\n{front}---\nThe ferry to Pellston now leaves at 7:40 every weekday.\n")
+    warnings: list[str] = []
+    [a] = load_file(tmp_path / "a.md", MB, warnings)
+    assert a.text == "The ferry to Pellston now leaves at 7:40 every weekday."  # the block is not article text
+    assert len(warnings) == 1 and problem in warnings[0] and "dropped" in warnings[0]
+
+
+def test_file_names_that_clean_to_the_same_id_stay_two_articles(tmp_path):
+    body = "---\ntitle: T\n---\nThe ferry to Pellston now leaves at 7:40 every weekday.\n"
+    long = "harbour-" * 30
+    names = ["ferry.md", "fer\u200bry.md", f"{long}a.md", f"{long}b.md"]
+    for n in names:
+        (tmp_path / n).write_text(body)
+    ids = [load_file(tmp_path / n, MB)[0].id for n in names]
+    assert ids[0] == "ferry" and len(set(ids)) == 4, ids
+    assert all(len(i) <= 200 and "\u200b" not in i for i in ids)
+    assert load_file(tmp_path / names[1], MB)[0].id == ids[1]  # stable across runs
