@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import os
 import time
 import uuid
@@ -233,6 +234,7 @@ class ArticleIndex:
             self.collection = _ServerCollection(self.collection, settings.chroma_url)
         self._stamp = settings.data_dir / "index_generation"
         self._count_at: tuple[float, int, str] | None = None  # (when, chunk count, stamp) for generation()
+        self._write_limit: int | None = None  # _max_write(), asked once
 
     @property
     def embedder(self) -> Embedder:
@@ -432,7 +434,7 @@ class ArticleIndex:
             try:
                 if why_not:
                     raise SkipFile(why_not)
-                arts = load_file(path, max_bytes, warnings)
+                arts = load_file(path, max_bytes, warnings, self.settings.file_timeout_s)
             except SkipFile as e:
                 report.skipped.append((str(path), str(e)))
                 unreadable.add(str(path.resolve()) if not path.is_symlink() else str(path.absolute()))
@@ -494,8 +496,18 @@ class ArticleIndex:
             where={"$and": [{"article_id": article.id}, {"content_hash": content_hash}]}, include=["metadatas"]
         )
         metas = [{**m, "file": file, "path": article.path} for m in got["metadatas"]]
-        if metas:
-            self.collection.update(ids=got["ids"], metadatas=metas)
+        limit = self._max_write()
+        for s in range(0, len(metas), limit):
+            self.collection.update(ids=got["ids"][s : s + limit], metadatas=metas[s : s + limit])
+
+    def _max_write(self) -> int:
+        """The most records one write may carry (Chroma's ``get_max_batch_size``: 5,461 locally)."""
+        if self._write_limit is None:
+            try:
+                self._write_limit = max(1, int(self.client.get_max_batch_size()))
+            except Exception:  # a server without the endpoint: Chroma's local default
+                self._write_limit = 5461
+        return self._write_limit
 
     def _delete_versions(self, article_id: str, hashes: set[str]) -> None:
         for h in hashes:
@@ -508,44 +520,44 @@ class ArticleIndex:
         on_progress: Callable[[int, int], None] | None,
         progress: bool,
     ) -> None:
-        """Embed in rounds across articles, write each round in one call, then drop old versions."""
+        """Embed in rounds of at most ``batch`` chunks across articles, write each round in as few
+        calls as the client allows, and drop an article's old versions once its last chunk is in.
+
+        A long article spans several rounds (a 10 MB file is ~12,000 chunks; Chroma refuses a
+        write of more than ``client.get_max_batch_size()``, 5,461 locally). Killed half-written,
+        it is incomplete (fewer chunks than its ``n_chunks``), invisible, and written again next time.
+        """
         total = sum(len(p.chunks) for p in pending)
         from tqdm import tqdm
 
         bar = tqdm(total=total, unit="chunk", desc="embedding", disable=not progress or total == 0)
         done = 0
         batch = max(self.settings.embed_batch * 4, 128)  # chunks embedded (length-sorted) and written per round
-        i = 0
+        limit = self._max_write()
+        units = ((p, c) for p in pending for c in p.chunks)
         try:
-            while i < len(pending):
-                group = [pending[i]]
-                size = len(pending[i].chunks)
-                i += 1
-                while i < len(pending) and size + len(pending[i].chunks) <= batch:
-                    group.append(pending[i])
-                    size += len(pending[i].chunks)
-                    i += 1
-                texts = [
-                    embed_text(header_for(p.article, self.embedder.count_tokens), c.text)
-                    for p in group
-                    for c in p.chunks
-                ]
-                vectors = self.chunk_embedder.embed(texts, self.settings.embed_batch)
-                # one write for the whole group (one call per article cost ~30 ms each); an
-                # article killed half-written is incomplete and simply written again next time
-                self.collection.upsert(
-                    ids=[f"{p.article.id}@{p.content_hash}#{c.position}" for p in group for c in p.chunks],
-                    embeddings=vectors.tolist(),
-                    documents=[c.text for p in group for c in p.chunks],
-                    metadatas=[_chunk_meta(p.article, c, p.content_hash, len(p.chunks), p.file)
-                               for p in group for c in p.chunks],
-                )
-                for p in group:  # old versions go only once the new ones are in
-                    if p.replaces:
+            while True:
+                round_ = list(itertools.islice(units, batch))
+                if not round_:
+                    break
+                headers = {id(p): header_for(p.article, self.embedder.count_tokens) for p, _ in round_}
+                vectors = self.chunk_embedder.embed(
+                    [embed_text(headers[id(p)], c.text) for p, c in round_], self.settings.embed_batch
+                ).tolist()
+                for s in range(0, len(round_), limit):
+                    part = round_[s : s + limit]
+                    self.collection.upsert(
+                        ids=[f"{p.article.id}@{p.content_hash}#{c.position}" for p, c in part],
+                        embeddings=vectors[s : s + limit],
+                        documents=[c.text for _, c in part],
+                        metadatas=[_chunk_meta(p.article, c, p.content_hash, len(p.chunks), p.file) for p, c in part],
+                    )
+                for p, c in round_:  # old versions go only once the new one is wholly in
+                    if p.replaces and c is p.chunks[-1]:
                         self._delete_versions(p.article.id, p.replaces)
-                done += size
-                report.chunks_embedded += size
-                bar.update(size)
+                done += len(round_)
+                report.chunks_embedded += len(round_)
+                bar.update(len(round_))
                 if on_progress:
                     on_progress(done, total)
         finally:

@@ -231,3 +231,27 @@ def test_int8_chunks_stay_close_to_fp32_and_switching_precision_re_embeds(make_s
     v = exact.collection.get(where={"article_id": "harbor-bridge"}, include=["embeddings", "documents", "metadatas"])
     header = header_for(article_from_meta(v["metadatas"][0]), embedder.count_tokens)
     assert float(embedder.embed([embed_text(header, v["documents"][0])])[0] @ v["embeddings"][0]) > 0.999
+
+
+def long_article(folder, n_sentences: int = 11_500):
+    """One file whose text becomes more chunks than Chroma takes in one write (5,461), then a small one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    body = " ".join(f"On day {i} the harbour council logged ferry crossing number {i * 7} without delay."
+                    for i in range(n_sentences))
+    (folder / "long-log.md").write_text(f"---\ntitle: Harbour ferry log\ndate: 2024-03-01\n---\n{body}\n")
+    (folder / "z-short.md").write_text("---\ntitle: Library hours\ndate: 2024-03-02\n---\n"
+                                       "The city library will open on Sundays from April.\n")
+    return folder
+
+
+def test_an_article_longer_than_one_chroma_write_is_indexed_whole(make_settings, embedder, tmp_path):
+    index = ArticleIndex(make_settings(chunk_tokens=32), embedder)
+    limit = index.client.get_max_batch_size()
+    r = index.sync(long_article(tmp_path / "long"))
+    n = {a.id: a.chunks for a in index.articles()}
+    assert n["long-log"] > limit, "the test article must need more than one write"
+    assert sorted(r.added) == ["long-log", "z-short"] and index.count() == n["long-log"] + n["z-short"]
+    # unchanged on the next run, and the far end of the long article is in
+    assert index.sync(tmp_path / "long").chunks_embedded == 0
+    got = index.collection.get(where={"article_id": "long-log"}, include=["documents"])["documents"]
+    assert any("day 11499 " in d for d in got)
