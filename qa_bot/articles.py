@@ -649,10 +649,23 @@ def _load_file(path: Path, max_bytes: int, warnings: list[str] | None) -> list[A
     return [_article(article_id, body, meta, shown, warnings)]
 
 
+def _record_id(rec: dict, stem: str, lineno: int) -> str:
+    return _meta_text(rec, "id") or f"{stem}-{lineno}"
+
+
+def jsonl_record_id(line: str, stem: str, lineno: int) -> str | None:
+    """The article id that line ``lineno`` of the JSONL file ``stem``.jsonl yields, or None."""
+    try:
+        rec = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return _article_id(_record_id(rec, stem, lineno)) if isinstance(rec, dict) else None
+
+
 def _jsonl_articles(text: str, path: Path, shown: str, warnings: list[str] | None) -> Iterator[Article]:
     good = 0
     errors = []
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(text.split("\n"), 1):  # not splitlines: U+2028 is valid inside a JSON string
         on_time()
         if not line.strip():
             continue
@@ -663,8 +676,7 @@ def _jsonl_articles(text: str, path: Path, shown: str, warnings: list[str] | Non
             body = rec.get("text") or rec.get("body") or rec.get("content")
             if not isinstance(body, str):
                 raise ValueError("no 'text' field")
-            article_id = _meta_text(rec, "id") or f"{path.stem}-{lineno}"
-            yield _article(article_id, body, rec, f"{shown}:{lineno}", warnings)
+            yield _article(_record_id(rec, path.stem, lineno), body, rec, f"{shown}:{lineno}", warnings)
             good += 1
         except RecursionError:
             errors.append(f"line {lineno}: nested too deeply")

@@ -22,6 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402
 
+from .articles import jsonl_record_id  # noqa: E402
 from .articles import safe_name as _safe_name  # noqa: E402
 from .articles import save_new_file as save_upload  # noqa: E402
 from .assistant import Assistant, Final, Retry, Token  # noqa: E402
@@ -180,7 +181,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                              elem_id="qa-question", max_lines=4)
                             send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
                         new = gr.Button("New chat", elem_id="qa-new", size="sm")
-                        gr.Examples(examples=[[e] for e in examples()], inputs=[box], label="Try asking")
+                        # filled after sign-in (app.load): Gradio writes what a component is built
+                        # with into the login page's API description, for anyone to read
+                        tries = gr.Examples(examples=[["What are the articles about?"]], inputs=[box],
+                                            label="Try asking")
                     with gr.Column(scale=2):
                         gr.Markdown("### Sources")
                         sources = gr.HTML(sources_html(None, 0), elem_id="qa-sources")
@@ -200,13 +204,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 add = gr.Button("Add to library", variant="primary", elem_id="qa-add")
                 add_status = gr.Textbox(label="Status", interactive=False, elem_id="qa-add-status")
             with gr.Tab("Library"):
-                table = gr.Dataframe(headers=["title", "published", "chunks", "id"], value=library_rows,
+                table = gr.Dataframe(headers=["title", "published", "chunks", "id"], value=None,
                                      interactive=False, elem_id="qa-library")
                 with gr.Row():
-                    remove_id = gr.Dropdown(choices=[r[3] for r in library_rows()], label="Article to remove",
-                                            allow_custom_value=False)
+                    remove_id = gr.Dropdown(choices=[], label="Article to remove", allow_custom_value=False,
+                                            elem_id="qa-remove-id")
                     remove = gr.Button("Remove from index", variant="stop")
-                remove_status = gr.Textbox(label="Status", interactive=False)
+                remove_status = gr.Textbox(label="Status", interactive=False, elem_id="qa-remove-status")
 
         def user_turn(question: str, history: list):
             if not (question or "").strip():
@@ -308,12 +312,16 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         def remove_article(article_id: str):
             if not article_id:
                 return "Pick an article first.", gr.update(), gr.update()
+            row = next((a for a in assistant.library() if a.id == article_id), None)
             n = assistant.remove(article_id)
-            for p in [*upload_dir.glob("*"), *web_dir.glob("*")]:  # its file would be re-added on the next start
-                if p.stem == article_id:
-                    p.unlink()
+            note = forget_file(row.path, article_id, [upload_dir, web_dir]) if row else ""  # else re-added at start
             rows = library_rows()
-            return f"Removed {article_id} ({n} chunks).", rows, gr.update(choices=[r[3] for r in rows], value=None)
+            return (f"Removed {article_id} ({n} chunks){note}.", rows,
+                    gr.update(choices=[r[3] for r in rows], value=None))
+
+        def on_load():
+            rows = library_rows()
+            return rows, gr.update(choices=[r[3] for r in rows]), gr.Dataset(samples=[[e] for e in examples()])
 
         ask_inputs = [chat, answers, k, since, until]
         for trigger in (box.submit, send.click):
@@ -325,7 +333,37 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         add.click(add_articles, [files, url_box, paste_title, paste_text],
                   [add_status, table, remove_id, files, paste_text, url_box])
         remove.click(remove_article, [remove_id], [remove_status, table, remove_id])
+        app.load(on_load, None, [table, remove_id, tries.dataset], queue=False)
     return app
+
+
+def forget_file(where: str, article_id: str, folders: list[Path]) -> str:
+    """Take a removed article out of the file it came from, when that file is one the web UI
+    saved (an upload or a fetched page); else it would be indexed again on the next start.
+
+    ``where`` is the article's path: a file, or ``file.jsonl:LINE`` for one record of a JSONL
+    file. A file is deleted; a JSONL record's line is blanked, so the file's other articles and
+    their line-numbered ids stay as they were. Returns a note for the status line.
+    """
+    file, _, line = where.rpartition(":") if re.search(r"\.jsonl:\d+$", where) else (where, "", "")
+    path = Path(file).resolve()
+    if not any(path.is_relative_to(f.resolve()) for f in folders) or not path.is_file():
+        return ""
+    if not line:
+        path.unlink()
+        return f"; deleted {path.name}"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    n = int(line)
+    if not 0 < n <= len(lines) or jsonl_record_id(lines[n - 1], path.stem, n) != article_id:
+        return f"; {path.name} changed since it was indexed, so it was left as it is: edit it by hand"
+    lines[n - 1] = ""
+    if not any(ln.strip() for ln in lines):
+        path.unlink()
+        return f"; deleted {path.name}, which held no other article"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.replace(path)
+    return f"; took line {n} out of {path.name} (its other articles stay)"
 
 
 def is_loopback(host: str) -> bool:

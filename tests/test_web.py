@@ -82,6 +82,9 @@ def test_a_server_others_can_reach_asks_for_a_password(browser, server):
     login(page, server[0], USER, "wrong password")
     page.wait_for_function("() => /incorrect/i.test(document.body.innerText)", timeout=30_000)
     assert page.locator("#qa-question").count() == 0
+    # the login page says nothing about the library: no article id or title in what it serves
+    served = urllib.request.urlopen(server[0], timeout=10).read().decode()
+    assert SEED_ID not in served and "Trump" not in served and "tariff" not in served.lower()
     # nor can a program skip the page: the API refuses without the session cookie
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(server[0] + "gradio_api/info", timeout=10)
@@ -262,6 +265,18 @@ def test_an_upload_never_replaces_or_deletes_another_article(page, server, tmp_p
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     after = {r["id"]: r["title"] for r in json.loads(p.stdout)}
     assert set(after) == before and after[f"{SEED_ID}-2"] == "Impostor of the seed article"
+
+    # 4. removing one record of the uploaded JSONL takes out that record only, now and at the next start
+    page.get_by_role("tab", name="Library").click()
+    page.click("#qa-remove-id input")
+    page.fill("#qa-remove-id input", "jl-b")
+    page.get_by_role("option", name="jl-b", exact=True).click()
+    page.get_by_role("button", name="Remove from index").click()
+    page.wait_for_function("() => (document.querySelector('#qa-remove-status textarea')||{}).value", timeout=60_000)
+    assert "took line 2 out of orrin.jsonl" in page.input_value("#qa-remove-status textarea")
+    assert "jl-a" in (uploads / "orrin.jsonl").read_text() and "jl-b" not in (uploads / "orrin.jsonl").read_text()
+    lib = library(page)
+    assert "Orrin dam opens" in lib and "Orrin dam tolls" not in lib
 
 
 def test_each_upload_is_sent_once_and_a_huge_one_is_refused(page, server, tmp_path):
