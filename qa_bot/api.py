@@ -24,6 +24,7 @@ the web UI, which a crowd of waiting requests would otherwise starve); the rest 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hmac
 import json
@@ -42,6 +43,7 @@ from .errors import InputError, QABotError
 from .types import Answer, DateRange
 
 MODEL_ID = "qa-bot"
+MAX_BODY = 4_000_000  # bytes; a conversation is text, and history beyond the last turns is not read
 DONE = "data: [DONE]\n\n"  # the last event of every stream
 ROLES = ("system", "developer", "user", "assistant", "tool")
 
@@ -224,10 +226,20 @@ class _AdmittedStream(StreamingResponse):
     @staticmethod
     async def _run(assistant: Assistant, req: dict[str, Any], ticket: Ticket) -> AsyncGenerator[str, None]:
         await ticket.wait()
-        async for event in iterate_in_threadpool(stream_events(assistant, req)):
-            if event == DONE:
-                ticket.release()
-            yield event
+        events = stream_events(assistant, req)
+        try:
+            async for event in iterate_in_threadpool(events):
+                if event == DONE:
+                    ticket.release()
+                yield event
+        finally:
+            # A client gone mid-answer leaves ``events`` suspended inside the model's stream, which
+            # holds the model lock: every later answer then waited for the garbage collector
+            # (150 s and more). Closing it ends the model's stream and frees the lock now. Called
+            # directly, not awaited: this may run in a cancelled scope, where an await would be
+            # cancelled before it ran. (The close only unwinds generators: milliseconds.)
+            with contextlib.suppress(ValueError):  # "generator already executing": it ends by itself
+                events.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -267,10 +279,15 @@ def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: i
     async def chat(request: Request):  # noqa: ANN202
         try:
             authorised(request)
+            raw = await request.body()
+            if len(raw) > MAX_BODY:
+                raise ApiError(413, f"the request body is over {MAX_BODY // 1_000_000} MB")
             try:
-                body = json.loads(await request.body())
+                body = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
                 raise ApiError(400, "the request body is not valid JSON") from None
+            except RecursionError:
+                raise ApiError(400, "the request body is nested too deeply") from None
             req = parse_request(body)
             ticket = admission.admit()
             if req["stream"]:
@@ -288,5 +305,8 @@ def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: i
             return completion(answer)
         except ApiError as e:
             return fail(e)
+        except Exception as e:  # noqa: BLE001 - a bug, not the caller's fault: still an OpenAI-shaped error
+            detail = " ".join(str(e).split())[:160]
+            return fail(ApiError(500, f"internal error ({type(e).__name__}: {detail})", "server_error"))
 
     return api

@@ -66,11 +66,17 @@ def answer_inputs(
     }
 
 
-def history_text(history: Sequence[tuple[str, str]], max_turns: int = 3) -> str:
+def history_text(history: Sequence[tuple[str, str]], max_turns: int = 3, max_chars: int = 400) -> str:
+    """The last turns for the condense prompt, each side cut to ``max_chars``: the rewrite needs
+    their gist, and uncut, one long turn overflowed the model's context (a 500 from the API)."""
+    def cut(text: str) -> str:
+        text = " ".join(text.split())
+        return text if len(text) <= max_chars else text[:max_chars].rsplit(" ", 1)[0] + " …"
+
     lines = []
     for user, bot in list(history)[-max_turns:]:
-        lines.append(f"User: {user}")
-        lines.append(f"Assistant: {strip_citations(bot)[:400]}")
+        lines.append(f"User: {cut(str(user))}")
+        lines.append(f"Assistant: {cut(strip_citations(str(bot)))}")
     return "\n".join(lines)
 
 
