@@ -5,8 +5,10 @@
 - ``answer_runnable()``: a ``Runnable`` from ``{"question": ..., "history": [...]}`` to the
   ``qa-bot ask --json`` dict. ``.stream()`` yields the draft's tokens (str) as the model writes
   them, then the checked answer (dict); the dict is what counts, since the check may drop a
-  draft sentence or move a citation. Callbacks and tracing see one chain run whose output is
-  the dict.
+  draft sentence or move a citation. When the checker declines a first draft and the model
+  looks again, a ``{"retry": reason}`` dict comes between the two drafts' tokens: drop the
+  tokens shown so far (as the web UI does). Callbacks and tracing see one chain run whose
+  output is the dict.
 
 Both build an ``Assistant`` from the usual settings (QA_BOT_* variables, qa_bot.toml) unless
 given one, so ``QABotRetriever(k=3)`` reads the same index ``qa-bot ingest`` wrote.
@@ -122,8 +124,8 @@ class QABotAnswer(Runnable[Any, Any]):
         for event in self.assistant.ask_stream(req["question"], req["history"], req["dates"], k=req["k"]):
             if isinstance(event, Token):
                 yield event.text
-            elif isinstance(event, Retry):
-                continue
+            elif isinstance(event, Retry):  # the tokens so far were a declined draft; a second one follows
+                yield {"retry": event.reason}
             elif isinstance(event, Final):
                 yield event.answer.to_dict()
 
@@ -131,7 +133,7 @@ class QABotAnswer(Runnable[Any, Any]):
         result = None
         for item in self._events(value):
             result = item
-        assert isinstance(result, dict)
+        assert isinstance(result, dict) and "retry" not in result
         return result
 
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> dict:  # noqa: A002
@@ -157,5 +159,6 @@ class QABotAnswer(Runnable[Any, Any]):
 def answer_runnable(assistant: Assistant | None = None) -> QABotAnswer:
     """A ``Runnable``: ``{"question": str, "history": [(q, a)] or chat messages, "k"?, "since"?, "until"?}``
     (or just the question) -> the ``qa-bot ask --json`` dict. ``.stream()`` yields the draft's
-    tokens, then that dict."""
+    tokens, then that dict; ``{"retry": reason}`` between a declined first draft's tokens and
+    the second's."""
     return QABotAnswer(assistant)

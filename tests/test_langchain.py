@@ -88,3 +88,14 @@ def test_tracing_callbacks_see_one_run_whose_output_is_the_answer(assistant_with
 def test_bad_input_is_a_clear_error(assistant_with):  # noqa: F811
     with pytest.raises(InputError, match="question"):
         answer_runnable(assistant_with(COST)).invoke({"q": "typo"})
+
+
+def test_a_second_look_is_signalled_between_the_two_drafts_tokens(assistant_with):  # noqa: F811
+    # the first draft repeats the question (declined: repeats_question), the second answers
+    a = assistant_with("The Harbor Bridge repair cost [1].", COST)
+    parts = list(answer_runnable(a).stream("How much did the Harbor Bridge repair cost?"))
+    marks = [i for i, p in enumerate(parts) if isinstance(p, dict) and "retry" in p]
+    assert len(marks) == 1, parts
+    first, second = "".join(parts[: marks[0]]), "".join(p for p in parts[marks[0] + 1 : -1])
+    assert "48.5" not in first and "$48.5 million" in second
+    assert parts[-1]["abstained"] is False and "$48.5 million" in parts[-1]["answer"]
