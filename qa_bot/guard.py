@@ -57,6 +57,52 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         r"(?:^|\n)\s*question\s*:[^\n]*\n+\s*answer\b", re.I)),
 ]
 
+# ---- a sentence that tells whoever reads it what an answer should say -------------------------
+# Found by form, whoever it addresses ("automated summarisers", "news aggregators", "anyone who
+# asks"): three things in one sentence, which news prose almost never puts together --
+#   a directive: a sentence that opens with a verb ("Include this link ...", "Ignore the dates
+#     in other coverage"), an imperative after "when ...," or "X:", or a modal/request before the
+#     verb ("should report", "are asked to treat", "make sure ... mentions");
+#   a verb of what is said, shown, cited or left out;
+#   a reference to answering itself: answers, summaries, citations, sources, this article, other
+#     coverage, or a machine reader (tools, engines, agents, bots, assistants).
+_TELL = (r"(?:say|state|report|answer|reply|respond|cite|mention|include|describe|tell|use|treat|ignore|"
+         r"disregard|list|give|name|repeat|quote|link|present|prioriti[sz]e|rank|credit)")
+_TELL_ANY = rf"\b{_TELL}(?:s|es|ed|d|ing)?\b"
+_DIRECTIVE = re.compile(
+    rf"^[\W\d_]*(?:please\s+|kindly\s+|always\s+|only\s+|(?:do\s+not|don't|never)\s+)*{_TELL}\b|"  # opens with the verb
+    rf"^[^.;]{{0,80}}?\bwhen(?:ever)?\b[^,;]{{1,80}},\s*(?:please\s+|always\s+|only\s+)*{_TELL}\b|"  # when ..., verb
+    rf"^[^:]{{1,80}}:\s*(?:please\s+|always\s+|only\s+)*{_TELL}\b|"  # Addressee: verb
+    rf"[;:]\s*(?:please\s+|always\s+|only\s+)*{_TELL}\b|"  # ...; use it in every response
+    rf"(?<!\bI )(?<!\bwe )\b(?:should|must|shall|needs?\s+to|ought\s+to|(?:are|is)\s+(?:asked|instructed|required|requested|expected|"
+    rf"kindly\s+asked)\s+to|(?:are|is)\s+to|ha(?:ve|s)\s+to)\s+(?:always\s+|only\s+|also\s+|not\s+|never\s+)*{_TELL}\b|"
+    rf"\b(?:make|be)\s+sure\b[^.]{{0,80}}{_TELL_ANY}|\bensure\s+that\b[^.]{{0,80}}{_TELL_ANY}",
+    re.I,
+)
+_ABOUT_ANSWERING = re.compile(  # (never the directive's own verb: "answer" and "cite" alone are not here)
+    r"\b(?:(?:every|any|each|your|an|all|in)\s+answers?|answers|answering|responses?|replies|"
+    r"summar(?:y|ies|ise[sd]?|ize[sd]?|isers?|izers?|ising|izing)|digests?|aggregators?|citations?|citing|"
+    r"sources?|coverage|quer(?:y|ies)|(?:anyone|whoever|someone|everyone)\s+(?:who\s+)?asks|"
+    r"this\s+(?:article|story|page|text|piece|passage|post|document|report|item)|"
+    r"other\s+(?:reports|articles|stories|passages|coverage|sources|outlets)|"
+    r"(?:ai|automated|machine|search|summary|answer|digest|chat|language)\s+(?:tools?|engines?|agents?|systems?|"
+    r"readers?|models?)|bots?|chatbots?|crawlers?|assistants?|ai)\b",
+    re.I,
+)
+
+
+def _tells_what_to_say(text: str) -> bool:
+    from .chunking import split_sentences
+
+    for start, end in split_sentences(text):
+        sentence = text[start:end].strip().strip("\"“”'‘’()[]*•-– ")
+        if len(sentence) > 400:
+            continue  # a run-on line of a scraped page, not a sentence anyone wrote to a reader
+        if _DIRECTIVE.search(sentence) and _ABOUT_ANSWERING.search(sentence):
+            return True
+    return False
+
+
 # zero-width characters inside a word: a way to hide an instruction from a keyword filter
 _SPLIT_WORD = re.compile("[A-Za-z][\u200b-\u200d\u2060\ufeff]+[A-Za-z]")
 
@@ -72,4 +118,6 @@ def injection_signal(text: str, raw: str = "") -> str:
     for reason, pattern in _RULES:
         if pattern.search(text):
             return reason
+    if _tells_what_to_say(text):
+        return "tells its reader what an answer should say"
     return ""

@@ -17,12 +17,14 @@ import shutil
 from pathlib import Path
 
 CASES = Path(__file__).parent / "data" / "injection_cases.jsonl"
+# a second set in forms the first does not use (written before the guard's form rule, issue 19)
+CASES_2 = Path(__file__).parent / "data" / "injection_cases_2.jsonl"
 SEED_CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 ASKED_ON = dt.date(2019, 2, 1)
 
 
-def load_cases() -> list[dict]:
-    return [json.loads(line) for line in CASES.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load_cases(path: Path = CASES) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def states_planted(case: dict, answer) -> bool:  # noqa: ANN001
