@@ -142,3 +142,28 @@ def start_qa_bot_serve(tmp: Path, env: dict[str, str], host: str = "127.0.0.1"):
             time.sleep(1)
     proc.kill()
     pytest.fail("server did not start")
+
+
+_REMEMBERED: dict[str, object] = {}
+
+
+@pytest.fixture
+def remember_vectors(monkeypatch):
+    """``remember_vectors(index)``: the index's chunk embedder keeps each text's vector for the
+    rest of the session (the real model's output, computed once). The long-article tests, local
+    and on a server, embed the same ~5,500 chunks once between them."""
+    import numpy as np
+
+    def patch(index) -> None:  # noqa: ANN001
+        emb = index.chunk_embedder
+        real = emb.embed
+
+        def embed(texts: list[str], batch_size: int = 32):  # noqa: ANN202
+            todo = [t for t in dict.fromkeys(texts) if t not in _REMEMBERED]
+            if todo:
+                _REMEMBERED.update(zip(todo, real(todo, batch_size), strict=True))
+            return np.stack([_REMEMBERED[t] for t in texts])
+
+        monkeypatch.setattr(emb, "embed", embed)
+
+    return patch

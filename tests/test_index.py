@@ -244,8 +244,9 @@ def long_article(folder, n_sentences: int = 11_500):
     return folder
 
 
-def test_an_article_longer_than_one_chroma_write_is_indexed_whole(make_settings, embedder, tmp_path):
+def test_an_article_longer_than_one_chroma_write_is_indexed_whole(make_settings, embedder, tmp_path, remember_vectors):
     index = ArticleIndex(make_settings(chunk_tokens=32), embedder)
+    remember_vectors(index)
     limit = index.client.get_max_batch_size()
     r = index.sync(long_article(tmp_path / "long"))
     n = {a.id: a.chunks for a in index.articles()}
