@@ -189,7 +189,7 @@ def fetch(url: str, max_bytes: int, timeout_s: float, public_only: bool = False)
                           transport=_bound(httpx.HTTPTransport(), deadline, public_only),
                           trust_env=not public_only) as client:
             for proxied in client._mounts.values():  # the environment's proxies: bounded in time too
-                if isinstance(proxied, httpx.HTTPTransport):
+                if isinstance(proxied, httpx.HTTPTransport) and hasattr(proxied._pool, "_network_backend"):
                     _bound(proxied, deadline, False)
             with client.stream("GET", url) as r:
                 if r.status_code >= 400:

@@ -195,6 +195,7 @@ def test_malformed_requests_of_every_shape_get_a_4xx_never_a_5xx(api):
                     b"\xff\xfe garbage", b""):
         r = post(content)
         assert r.status_code == 400 and r.json()["error"]["type"] == "invalid_request_error", r.text
+    assert post(b'{"messages": [{"role": "user", "content": "' + b"a" * 4_100_000 + b'"}]}').status_code == 413
     # a long earlier turn is cut for the rewrite prompt, not sent whole into the model's context
     long_turn = {"model": "qa-bot", "messages": [{"role": "user", "content": "tariffs " * 1999},
                                                  {"role": "assistant", "content": "They rose [1]. " * 3000},
