@@ -24,13 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa_bot import prompts  # noqa: E402
-from qa_bot.assistant import Assistant  # noqa: E402
-from qa_bot.config import load_settings  # noqa: E402
-from qa_bot.evaluation import load_dataset, normalize  # noqa: E402
-from qa_bot.evidence import EvidenceBudget, select_evidence  # noqa: E402
-from qa_bot.generate import answer_inputs  # noqa: E402
-from qa_bot.question import recency_window  # noqa: E402
+from qa_bot import prompts
+from qa_bot.assistant import Assistant
+from qa_bot.config import load_settings
+from qa_bot.evaluation import load_dataset, normalize
+from qa_bot.evidence import EvidenceBudget, select_evidence
+from qa_bot.generate import answer_inputs
+from qa_bot.question import recency_window
 
 
 def qwen_tokenizer():

@@ -22,9 +22,9 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa_bot.assistant import Assistant  # noqa: E402
-from qa_bot.config import load_settings  # noqa: E402
-from tests.injection import run_suite  # noqa: E402
+from qa_bot.assistant import Assistant
+from qa_bot.config import load_settings
+from tests.injection import run_suite
 
 
 def main() -> None:

@@ -268,7 +268,7 @@ def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: i
         return JSONResponse(e.body(), status_code=e.status, headers=headers)
 
     @api.get("/models")
-    async def models(request: Request):  # noqa: ANN202  (async: answers even when every worker thread is busy)
+    async def models(request: Request):
         try:
             authorised(request)
         except ApiError as e:
@@ -276,7 +276,7 @@ def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: i
         return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa-bot"}]}
 
     @api.post("/chat/completions")
-    async def chat(request: Request):  # noqa: ANN202
+    async def chat(request: Request):
         try:
             authorised(request)
             raw = await request.body()
@@ -305,7 +305,7 @@ def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: i
             return completion(answer)
         except ApiError as e:
             return fail(e)
-        except Exception as e:  # noqa: BLE001 - a bug, not the caller's fault: still an OpenAI-shaped error
+        except Exception as e:
             detail = " ".join(str(e).split())[:160]
             return fail(ApiError(500, f"internal error ({type(e).__name__}: {detail})", "server_error"))
 

@@ -313,7 +313,7 @@ def _front_matter(text: str, warnings: list[str] | None = None) -> tuple[dict, s
     if len(raw) > MAX_FRONT_MATTER:
         raise SkipFile(f"front matter too long ({len(raw)} characters > {MAX_FRONT_MATTER})")
     try:
-        meta = yaml.load(raw, Loader=_FrontMatterLoader) or {}  # noqa: S506 - a SafeLoader subclass
+        meta = yaml.load(raw, Loader=_FrontMatterLoader) or {}
         problem = "" if isinstance(meta, dict) else f"is a {type(meta).__name__}, not key: value lines"
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
@@ -611,7 +611,7 @@ def load_file(path: Path, max_bytes: int, warnings: list[str] | None = None,
         raise SkipFile("too deeply nested to parse") from None
     except MemoryError:
         raise SkipFile("too large to parse in memory") from None
-    except Exception as e:  # noqa: BLE001 - any failure of one file is that file's skip reason
+    except Exception as e:
         detail = " ".join(str(e).split())[:120]
         raise SkipFile(f"could not be parsed ({type(e).__name__}{': ' + detail if detail else ''})") from None
     finally:
@@ -757,3 +757,32 @@ def save_new_file(folder: Path, given: str, data: bytes, taken: set[str]) -> Pat
         taken.add(candidate.stem)
         return candidate
     raise InputError(f"too many files named {given!r} in {folder}")
+
+
+def forget_file(where: str, article_id: str, folders: list[Path]) -> str:
+    """Take a removed article out of the file it came from, when that file is one the web UI
+    saved (an upload or a fetched page); else it would be indexed again on the next start.
+
+    ``where`` is the article's path: a file, or ``file.jsonl:LINE`` for one record of a JSONL
+    file. A file is deleted; a JSONL record's line is blanked, so the file's other articles and
+    their line-numbered ids stay as they were. Returns a note for the status line.
+    """
+    file, _, line = where.rpartition(":") if re.search(r"\.jsonl:\d+$", where) else (where, "", "")
+    path = Path(file).resolve()
+    if not any(path.is_relative_to(f.resolve()) for f in folders) or not path.is_file():
+        return ""
+    if not line:
+        path.unlink()
+        return f"; deleted {path.name}"
+    lines = path.read_text(encoding="utf-8").split("\n")
+    n = int(line)
+    if not 0 < n <= len(lines) or jsonl_record_id(lines[n - 1], path.stem, n) != article_id:
+        return f"; {path.name} changed since it was indexed, so it was left as it is: edit it by hand"
+    lines[n - 1] = ""
+    if not any(ln.strip() for ln in lines):
+        path.unlink()
+        return f"; deleted {path.name}, which held no other article"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.replace(path)
+    return f"; took line {n} out of {path.name} (its other articles stay)"

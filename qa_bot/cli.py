@@ -17,7 +17,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-import time  # noqa: E402
+import time
 
 _STARTED = time.perf_counter()  # for --verbose: how long the imports took before any work began
 
@@ -210,7 +210,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _ingest_web(assistant, args: argparse.Namespace) -> int:  # noqa: ANN001
+def _ingest_web(assistant, args: argparse.Namespace) -> int:
     """Fetch a page or a feed into a folder of the corpus, then index what was saved."""
     from tqdm import tqdm
 
@@ -342,6 +342,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         for name, value, desc in describe(settings):
             print(f"{name:24} = {value:32} QA_BOT_{name.upper():24} {desc}")
         return 0
+    logins = None
+    if args.command == "serve":
+        from .access import check_exposure
+
+        logins = check_exposure(settings, settings.host, args.no_auth)  # refuse before the heavy imports
 
     from .assistant import Assistant
 
@@ -410,7 +415,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from .web import serve
 
-        serve(assistant, settings.host, settings.port, no_auth=args.no_auth)
+        serve(assistant, settings.host, settings.port, logins)
         return 0
     raise AssertionError(args.command)
 

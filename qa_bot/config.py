@@ -30,6 +30,14 @@ def available_presets() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.json"))
 
 
+def default_cache_dir() -> Path:
+    """Where assembled GGUF files, their prompt caches and the ONNX embedder go when
+    ``model_cache_dir`` is not set: the user cache (``~/.cache/qa-bot/models`` on Linux)."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("qa-bot")) / "models"
+
+
 class Settings(BaseSettings):
     """Effective configuration. Field descriptions double as the ``qa-bot config`` help."""
 

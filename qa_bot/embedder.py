@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .config import default_cache_dir
 from .errors import ModelMissingError
 
 EMBEDDER_NAME = "all-MiniLM-L6-v2"
@@ -59,12 +60,6 @@ def _fingerprint(path: Path) -> str:
     """Identifies the packaged weights an export was made from (size + mtime of the safetensors)."""
     st = (path / "model.safetensors").stat()
     return hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}:{path}".encode()).hexdigest()[:16]
-
-
-def default_cache_dir() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("qa-bot")) / "models"
 
 
 class _TorchEncoder:
@@ -188,7 +183,7 @@ def export_onnx(path: Path, target: Path, reference: _TorchEncoder | None = None
             super().__init__()
             self.bert = bert
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001
+        def forward(self, input_ids, attention_mask, token_type_ids):
             out = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
             return out.last_hidden_state
 
@@ -234,8 +229,6 @@ class Embedder:
         ).exists() else {}
         self.max_tokens = int(config.get("max_seq_length", 256))
         self.dim = 384
-        self.name = EMBEDDER_NAME
-        self.backend = backend
         self._counter = Tokenizer.from_file(str(path / "tokenizer.json"))
         self._counter.no_truncation()
         self._counter.no_padding()

@@ -208,7 +208,7 @@ def compute_metrics(records: Sequence[dict[str, Any]]) -> dict[str, float | None
     return m
 
 
-def judge_record(rec: dict, judge) -> dict:  # noqa: ANN001
+def judge_record(rec: dict, judge) -> dict:
     """The independent judge's verdicts for one record, in the same shape as the checker's.
 
     A sentence is judged against its cited evidence items together; each citation alone only
@@ -250,7 +250,7 @@ def judge_record(rec: dict, judge) -> dict:  # noqa: ANN001
     return {"name": judge.name, "sentences": sentences, "draft_supported": draft_supported}
 
 
-def judge_all(records: list[dict], judge, progress: bool = True) -> float:  # noqa: ANN001
+def judge_all(records: list[dict], judge, progress: bool = True) -> float:
     """Attach ``judge``'s verdicts to every record (``rec["judge"]``); returns the seconds spent
     per answered question. Runs after all answers, so it never evicts the answer path's cached
     prompt and never counts in answer latency."""

@@ -462,7 +462,7 @@ class ArticleIndex:
                     chunks = None if complete.get(art.id) == h else chunk_article(
                         art, self.embedder.count_tokens, self.settings.chunk_tokens
                     )
-                except Exception as e:  # noqa: BLE001 - one article's failure is its skip reason
+                except Exception as e:
                     report.skipped.append((art.path, f"could not be chunked ({type(e).__name__})"))
                     unreadable.add(file)
                     continue

@@ -136,18 +136,18 @@ class QABotAnswer(Runnable[Any, Any]):
         assert isinstance(result, dict) and "retry" not in result
         return result
 
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> dict:  # noqa: A002
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> dict:
         return self._call_with_config(self._answer, input, config)
 
     def _transform(self, inputs: Iterator[Any]) -> Iterator[Any]:
         for value in inputs:
             yield from self._events(value)
 
-    def transform(self, input: Iterator[Any], config: RunnableConfig | None = None,  # noqa: A002
+    def transform(self, input: Iterator[Any], config: RunnableConfig | None = None,
                   **kwargs: Any) -> Iterator[Any]:
         yield from self._transform_stream_with_config(input, self._transform, config)
 
-    def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:  # noqa: A002
+    def stream(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Iterator[Any]:
         yield from self.transform(iter([input]), config)
 
     def batch(self, inputs: Sequence[Any], config: Any = None, **kwargs: Any) -> list[Any]:

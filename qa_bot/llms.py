@@ -25,7 +25,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
-from .config import Settings
+from .config import Settings, default_cache_dir
 from .errors import LLMUnavailableError, ModelMissingError
 
 
@@ -76,12 +76,6 @@ LOCAL_MODELS = {
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
     ),
 }
-
-
-def default_cache_dir() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("qa-bot")) / "models"
 
 
 def _part_paths(model: LocalModel) -> list[Path]:
@@ -261,7 +255,7 @@ class LlamaCppChat(BaseChatModel):
                 os.replace(tmp, path)
                 self._prune_prefixes(keep=path)
             self._restore_prefix(llama)
-        except Exception:  # noqa: BLE001  an optimisation only: answers are the same without it
+        except Exception:
             self._prefix = None
 
     def _prune_prefixes(self, keep: Path) -> None:
@@ -325,7 +319,7 @@ class LlamaCppChat(BaseChatModel):
             return
         try:
             self._restore_prefix(llama)
-        except Exception:  # noqa: BLE001  fall back to evaluating the prompt in full
+        except Exception:
             self._prefix = None
 
     def _client(self) -> Any:

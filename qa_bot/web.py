@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import ipaddress
 import os
 import re
-import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,15 +18,15 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import gradio as gr  # noqa: E402
+import gradio as gr
 
-from .articles import jsonl_record_id  # noqa: E402
-from .articles import safe_name as _safe_name  # noqa: E402
-from .articles import save_new_file as save_upload  # noqa: E402
-from .assistant import Assistant, Final, Retry, Token  # noqa: E402
-from .config import Settings  # noqa: E402
-from .errors import ConfigError, QABotError  # noqa: E402
-from .types import ABSTAIN_REASONS, Answer, DateRange, Passage  # noqa: E402
+from .access import fetch_public_only
+from .articles import forget_file
+from .articles import safe_name as _safe_name
+from .articles import save_new_file as save_upload
+from .assistant import Assistant, Final, Retry, Token
+from .errors import QABotError
+from .types import ABSTAIN_REASONS, Answer, DateRange, Passage
 
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl", ".pdf"]
 
@@ -337,100 +335,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return app
 
 
-def forget_file(where: str, article_id: str, folders: list[Path]) -> str:
-    """Take a removed article out of the file it came from, when that file is one the web UI
-    saved (an upload or a fetched page); else it would be indexed again on the next start.
-
-    ``where`` is the article's path: a file, or ``file.jsonl:LINE`` for one record of a JSONL
-    file. A file is deleted; a JSONL record's line is blanked, so the file's other articles and
-    their line-numbered ids stay as they were. Returns a note for the status line.
-    """
-    file, _, line = where.rpartition(":") if re.search(r"\.jsonl:\d+$", where) else (where, "", "")
-    path = Path(file).resolve()
-    if not any(path.is_relative_to(f.resolve()) for f in folders) or not path.is_file():
-        return ""
-    if not line:
-        path.unlink()
-        return f"; deleted {path.name}"
-    lines = path.read_text(encoding="utf-8").split("\n")
-    n = int(line)
-    if not 0 < n <= len(lines) or jsonl_record_id(lines[n - 1], path.stem, n) != article_id:
-        return f"; {path.name} changed since it was indexed, so it was left as it is: edit it by hand"
-    lines[n - 1] = ""
-    if not any(ln.strip() for ln in lines):
-        path.unlink()
-        return f"; deleted {path.name}, which held no other article"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines), encoding="utf-8")
-    tmp.replace(path)
-    return f"; took line {n} out of {path.name} (its other articles stay)"
-
-
-def is_loopback(host: str) -> bool:
-    """True when only this machine can reach ``host`` (127.0.0.0/8, ::1, localhost)."""
-    if host.strip().lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name: it may resolve to anything
-
-
-def fetch_public_only(settings: Settings) -> bool:
-    """Whether the web UI refuses URLs on private and local addresses: when the server can be
-    reached from elsewhere, unless QA_BOT_FETCH_PRIVATE allows them (an intranet news site)."""
-    return not (is_loopback(settings.host) or settings.fetch_private)
-
-
-def credentials(settings: Settings) -> list[tuple[str, str]]:
-    """The web UI's logins from QA_BOT_AUTH ("user:pw,user2:pw2") or QA_BOT_AUTH_FILE (one a line)."""
-    entries: list[str] = []
-    if settings.auth_file:
-        try:
-            entries += settings.auth_file.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError(f"cannot read the auth file {settings.auth_file}: {getattr(e, 'strerror', None) or e}") from None
-    if settings.auth:
-        entries += settings.auth.split(",")
-    out = []
-    for entry in (e.strip() for e in entries):
-        if not entry or entry.startswith("#"):
-            continue
-        user, sep, password = entry.partition(":")
-        if not sep or not user.strip() or not password:
-            raise ConfigError("each web login must look like user:password (QA_BOT_AUTH or QA_BOT_AUTH_FILE)")
-        out.append((user.strip(), password))
-    return out
-
-
-def check_exposure(settings: Settings, host: str, no_auth: bool) -> list[tuple[str, str]] | None:
-    """The logins to require, or None for an open server; refuses an open non-loopback bind.
-
-    Called before anything is indexed or loaded, so a refused start costs nothing.
-    """
-    logins = credentials(settings)
-    if is_loopback(host):
-        return logins or None
-    if not settings.api_key and not no_auth:
-        raise ConfigError(
-            f"refusing to serve the API (/v1) on {host} without a key: set QA_BOT_API_KEY, "
-            "or pass --no-auth if the network is trusted"
-        )
-    if logins:
-        return logins
-    if no_auth:
-        print(f"warning: serving on {host} with no password: anyone who can reach this port can "
-              "read, upload and remove articles and use the model", file=sys.stderr, flush=True)
-        return None
-    raise ConfigError(
-        f"refusing to serve on {host} without a password: set QA_BOT_AUTH=user:password "
-        "(or QA_BOT_AUTH_FILE), or pass --no-auth if the network is trusted"
-    )
-
-
-def serve(assistant: Assistant, host: str, port: int, ingest_corpus: bool = True, no_auth: bool = False) -> None:
+def serve(
+    assistant: Assistant, host: str, port: int, logins: list[tuple[str, str]] | None, ingest_corpus: bool = True
+) -> None:
+    """Index the corpus folder, load the model, then serve the web UI and the API on one port.
+    ``logins`` come from ``access.check_exposure``, which the caller runs first (a refused start
+    should not wait for Gradio to import)."""
     settings = assistant.settings
-    logins = check_exposure(settings, host, no_auth)
     if ingest_corpus and settings.corpus_dir.exists():
         print(assistant.ingest(settings.corpus_dir, progress=True).summary(), flush=True)
     assistant.load_llm()  # assemble, verify and load the model before the first visitor waits for it

@@ -124,10 +124,23 @@ def test_serving_beyond_loopback_without_a_password_is_refused(tmp_path, host):
     assert "QA_BOT_API_KEY" in one_line_error(p) and "--no-auth" in p.stderr
 
 
+def test_a_refused_serve_loads_nothing_heavy_first(tmp_path):
+    """The refusal comes before Gradio, Chroma, torch or llama.cpp is imported (~10 s here), so
+    a mistyped --host costs the user a second, not a start-up."""
+    code = ("import sys\nfrom qa_bot.cli import run\nfrom qa_bot.errors import ConfigError\n"
+            "try:\n    run(['serve', '--host', '0.0.0.0', '--port', '1'])\nexcept ConfigError as e:\n    print(e)\n"
+            "print(sorted(m for m in ('gradio', 'chromadb', 'torch', 'llama_cpp', 'langchain_core') if m in sys.modules))")
+    e = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")} | {"QA_BOT_DATA_DIR": str(tmp_path)}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e, cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
+    refusal, loaded = p.stdout.strip().splitlines()
+    assert "refusing to serve" in refusal and loaded == "[]", p.stdout
+
+
 def test_web_logins_parse_and_loopback_is_recognised(tmp_path):
+    from qa_bot.access import check_exposure, credentials, is_loopback
     from qa_bot.config import load_settings
     from qa_bot.errors import ConfigError
-    from qa_bot.web import check_exposure, credentials, is_loopback
 
     assert all(is_loopback(h) for h in ("127.0.0.1", "127.8.9.1", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(h) for h in ("0.0.0.0", "::", "10.0.0.2", "myhost.lan"))

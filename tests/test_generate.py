@@ -18,7 +18,7 @@ from qa_bot.question import asked_kind, gives_kind
 from tests.conftest import TEST_CORPUS
 
 
-def _replies(replies: tuple[str, ...]):  # noqa: ANN202
+def _replies(replies: tuple[str, ...]):
     """Replies in order, then the last one again (a declined draft gets a second look)."""
     if not replies:
         return iter([])
@@ -34,7 +34,7 @@ class Recording(GenericFakeChatModel):
 
     prompts: list[str] = []
 
-    def _generate(self, messages, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def _generate(self, messages, *args, **kwargs):
         self.prompts.append(str(messages[-1].content))
         return super()._generate(messages, *args, **kwargs)
 

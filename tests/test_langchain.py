@@ -66,13 +66,13 @@ def test_tracing_callbacks_see_one_run_whose_output_is_the_answer(assistant_with
         def __init__(self) -> None:
             self.events: list[tuple[str, Any, Any]] = []
 
-        def on_chain_start(self, serialized, inputs, *, parent_run_id=None, **kw):  # noqa: ANN001, ANN003
+        def on_chain_start(self, serialized, inputs, *, parent_run_id=None, **kw):
             self.events.append(("start", inputs, parent_run_id))
 
-        def on_chain_end(self, outputs, *, parent_run_id=None, **kw):  # noqa: ANN001, ANN003
+        def on_chain_end(self, outputs, *, parent_run_id=None, **kw):
             self.events.append(("end", outputs, parent_run_id))
 
-        def on_chat_model_start(self, serialized, messages, *, parent_run_id=None, **kw):  # noqa: ANN001, ANN003
+        def on_chat_model_start(self, serialized, messages, *, parent_run_id=None, **kw):
             self.events.append(("model", messages, parent_run_id))
 
     rec = Recorder()

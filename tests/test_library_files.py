@@ -1,11 +1,10 @@
-"""Removing an article the web UI saved takes it out of its file, and only it (web.forget_file)."""
+"""Removing an article the web UI saved takes it out of its file, and only it (articles.forget_file)."""
 
 from __future__ import annotations
 
 import json
 
-from qa_bot.articles import load_file
-from qa_bot.web import forget_file
+from qa_bot.articles import forget_file, load_file
 
 MB = 1_000_000
 

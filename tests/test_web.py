@@ -321,8 +321,8 @@ def test_an_uploaded_pdf_is_indexed_and_its_citation_shows_the_page(page, tmp_pa
 
 
 def test_an_exposed_web_ui_fetches_only_public_addresses_unless_allowed():
+    from qa_bot.access import fetch_public_only
     from qa_bot.config import load_settings
-    from qa_bot.web import fetch_public_only
 
     assert not fetch_public_only(load_settings(host="127.0.0.1"))
     assert fetch_public_only(load_settings(host="0.0.0.0"))
