@@ -151,7 +151,7 @@ class Assistant:
         def run() -> None:
             try:
                 load()
-            except Exception:  # noqa: BLE001  the same error surfaces, in one line, when the answer needs the model
+            except Exception:
                 pass
             self.load_timings["llm_load_s"] = getattr(llm, "load_s", 0.0)
 
@@ -200,6 +200,14 @@ class Assistant:
         """Top-k passages; ``today`` (default: today's date) is the reference for "this week" questions."""
         return self.retriever.search(validate_question(question), k=k, dates=dates, today=today or dt.date.today())
 
+    def readable(
+        self, question: str, k: int | None = None, dates: DateRange | None = None, today: dt.date | None = None
+    ) -> tuple[list[Passage], list[Passage]]:
+        """(the passages the model may read for ``question``, those the guard set aside). The
+        evidence it is shown, on the first look and the second, is chosen from the first list."""
+        today = today or dt.date.today()
+        return self._set_aside(self.search(question, k, dates, today), question, k, dates, today)
+
     def evidence(
         self, question: str, passages: Sequence[Passage], today: dt.date | None = None, scale: int = 1
     ) -> list[Evidence]:
@@ -241,15 +249,14 @@ class Assistant:
         today = today or dt.date.today()  # one reference date for retrieval and for the prompt
         timings: dict[str, float] = {}
 
-        def timed(name: str, fn: Callable, *args):  # noqa: ANN202
+        def timed(name: str, fn: Callable, *args):
             t = time.perf_counter()
             result = fn(*args)
             timings[name] = time.perf_counter() - t
             return result
 
         standalone = timed("condense_s", self._condense, question, history) if history else question
-        passages = timed("retrieve_s", self.search, standalone, k, dates, today)
-        passages, set_aside = self._set_aside(passages, standalone, k, dates, today)
+        passages, set_aside = timed("retrieve_s", self.readable, standalone, k, dates, today)
         evidence = timed("evidence_s", self.evidence, standalone, passages, today)
 
         def finish(kept: list[AnswerSentence], dropped: list[AnswerSentence], draft: str, why: str) -> Final:

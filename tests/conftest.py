@@ -150,15 +150,16 @@ _REMEMBERED: dict[str, object] = {}
 @pytest.fixture
 def remember_vectors(monkeypatch):
     """``remember_vectors(index)``: the index's chunk embedder keeps each text's vector for the
-    rest of the session (the real model's output, computed once). The long-article tests, local
-    and on a server, embed the same ~5,500 chunks once between them."""
+    rest of the session (the real model's output, computed once per distinct text). The
+    long-article tests, local and on a server, embed the ~40 distinct texts of their ~6,000
+    chunks once between them."""
     import numpy as np
 
-    def patch(index) -> None:  # noqa: ANN001
+    def patch(index) -> None:
         emb = index.chunk_embedder
         real = emb.embed
 
-        def embed(texts: list[str], batch_size: int = 32):  # noqa: ANN202
+        def embed(texts: list[str], batch_size: int = 32):
             todo = [t for t in dict.fromkeys(texts) if t not in _REMEMBERED]
             if todo:
                 _REMEMBERED.update(zip(todo, real(todo, batch_size), strict=True))

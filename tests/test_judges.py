@@ -21,7 +21,7 @@ from collections import Counter
 
 import pytest
 
-from qa_bot.judge import DEFAULT_THRESHOLD, LocalJudge, ServerJudge, agreement, calibrate, load_pairs, p_yes_from_choice
+from qa_bot.judge import LocalJudge, ServerJudge, agreement, calibrate, load_pairs, p_yes_from_choice
 from tests.conftest import DATA
 
 PAIRS = load_pairs(DATA / "support_pairs.jsonl")
@@ -41,26 +41,23 @@ def test_the_labels_are_enough_balanced_hard_and_split_once():
     assert len(set(keys)) == len(keys)
 
 
+def test_calibration_picks_the_best_agreement_and_breaks_ties_against_false_accepts():
+    probs, labels = [0.9, 0.8, 0.55, 0.45, 0.3, 0.1], [True, True, True, False, False, False]
+    assert calibrate(probs, labels) == 0.5  # 0.5 alone separates them
+    # 0.3 and 0.7-0.9 each agree on 3 of 4; 0.3 accepts an unsupported one, so the lowest of the rest
+    assert calibrate([0.9, 0.35, 0.65, 0.2], [True, True, False, False]) == 0.7
+
+
 @pytest.fixture(scope="module")
 def local_probs(seed_assistant):
+    """P(yes) of the local 1.5B judge on the test half. The calibration half is for fitting the
+    threshold, which `bench/judge_agreement.py` does (it printed 0.5 on the machine that set
+    DEFAULT_THRESHOLD, 0.6 on an AVX2-only one, where 0.5 was one pair behind); re-fit it there
+    when the model changes, not in every test run (59 more judgements, ~40 s here)."""
     judge = LocalJudge(seed_assistant.llm)
-    return judge, {id(r): judge.probability(r["sentence"], [r["passage"]]) for r in PAIRS}
-
-
-@pytest.mark.integration
-def test_local_judge_threshold_comes_from_the_calibration_half(local_probs):
-    """The default threshold is the calibration half's best, or within one pair of it.
-
-    llama.cpp's numerics differ between CPUs: on the machine that fitted it, 0.5 was the best;
-    on an AVX2-only machine (2026-12-01) P(yes) moved by a little, 0.6 came out one pair ahead,
-    and the held-out agreement at 0.5 still passed its floor."""
-    _, probs = local_probs
-    p, labels = [probs[id(r)] for r in CALIB], [r["supported"] for r in CALIB]
-    best = calibrate(p, labels)
-    at_best, _ = agreement([x >= best for x in p], labels)
-    at_default, _ = agreement([x >= DEFAULT_THRESHOLD for x in p], labels)
-    assert abs(best - DEFAULT_THRESHOLD) <= 0.1 + 1e-9 and at_default >= at_best - 1 / len(CALIB) - 1e-9, (best, at_best,
-                                                                                                      at_default)
+    # in passage order: the judge reuses the KV cache of the prompt it shares with the last call
+    # (the passage comes first), so only the statement is read anew when the passage repeats
+    return judge, {id(r): judge.probability(r["sentence"], [r["passage"]]) for r in sorted(TEST, key=lambda r: r["passage"])}
 
 
 @pytest.mark.integration
@@ -124,7 +121,7 @@ def test_an_answer_is_judged_against_everything_shown_in_one_run_of_calls():
             super().__init__(None)
             self.calls: list[int] = []
 
-        def _score(self, sentence, passages):  # noqa: ANN001
+        def _score(self, sentence, passages):
             self.calls.append(len(passages))
             return 0.0  # rejects everything, so every fallback runs
 
