@@ -355,7 +355,8 @@ class Fetcher:
         except SkipFile as e:
             report.skipped.append((url, str(e)))
         finally:
-            self._write_registry()
+            if report.saved:  # a fetch that saved nothing leaves no folder or registry behind
+                self._write_registry()
         return report
 
 

@@ -227,6 +227,7 @@ def test_a_dead_host_is_a_skip(tmp_path):
         port = s.getsockname()[1]
     p = qa("ingest", "-q", f"http://127.0.0.1:{port}/x.html", "--into", str(tmp_path / "web"), data_dir=tmp_path / "d")
     assert p.returncode == 1 and "unreachable" in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "web").exists()  # nothing saved: no folder, no empty registry left behind
 
 
 def test_a_feed_is_recognised_by_its_content_where_no_flag_says_so(tmp_path, site):
