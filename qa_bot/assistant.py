@@ -20,8 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from langchain_core.language_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from . import policy, prompts
 from .config import Settings
@@ -40,10 +39,12 @@ from .generate import (
     stream_without_marker,
 )
 from .index import ArticleIndex, Embedder, IndexedArticle
-from .llms import as_llm_error, llm_label, make_chat_model
 from .question import recency_window
 from .retrieve import Retriever
 from .types import Answer, AnswerSentence, DateRange, Evidence, IngestReport, Passage
+
+if TYPE_CHECKING:  # llms.py and LangChain load with the model, not for `qa-bot library` or `search`
+    from langchain_core.language_models import BaseChatModel
 
 MAX_QUESTION_CHARS = 2000
 
@@ -130,6 +131,8 @@ class Assistant:
     def llm(self) -> BaseChatModel:
         with self._lock:
             if self._llm is None:
+                from .llms import make_chat_model
+
                 self._llm = make_chat_model(self.settings, progress=self.progress)
             return self._llm
 
@@ -169,6 +172,8 @@ class Assistant:
 
     @property
     def llm_label(self) -> str:
+        from .llms import llm_label
+
         return llm_label(self.settings)
 
     # ---- library ---------------------------------------------------------------------------
@@ -302,6 +307,8 @@ class Assistant:
             except QABotError:
                 raise
             except Exception as e:  # connection errors from the server client
+                from .llms import as_llm_error
+
                 raise as_llm_error(e, self.settings) from e
             timings["generate_s"] = timings.get("generate_s", 0.0) + time.perf_counter() - t
 
@@ -368,6 +375,8 @@ class Assistant:
         except QABotError:
             raise
         except Exception as e:
+            from .llms import as_llm_error
+
             raise as_llm_error(e, self.settings) from e
         text = text.strip().strip('"').splitlines()[0].strip() if text.strip() else ""
         # a rewrite that lost the question entirely is worse than the original follow-up

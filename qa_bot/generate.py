@@ -14,16 +14,16 @@ import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-
-from langchain_core.language_models import BaseChatModel
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.runnables import Runnable
+from typing import TYPE_CHECKING
 
 from . import prompts
 from .chunking import split_sentences
 from .fidelity import SupportScorer, premise_terms, strip_citations
 from .types import AnswerSentence, Citation, Evidence, Passage
+
+if TYPE_CHECKING:  # LangChain is imported when a chain is built: `qa-bot library` etc. never need it (~1 s)
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import Runnable
 
 _CITE_GROUP = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _ONLY_CITES = re.compile(r"^(\s*\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+[.!?]?\s*$")
@@ -42,6 +42,9 @@ def format_evidence(evidence: Sequence[Evidence]) -> str:
 
 def answer_chain(llm: BaseChatModel) -> Runnable:
     """prompt | llm | text — the LCEL chain that drafts an answer from numbered passages."""
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+
     prompt = ChatPromptTemplate.from_messages(
         [("system", prompts.ANSWER_SYSTEM), ("human", prompts.ANSWER_USER)]
     )
@@ -49,6 +52,9 @@ def answer_chain(llm: BaseChatModel) -> Runnable:
 
 
 def condense_chain(llm: BaseChatModel) -> Runnable:
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+
     prompt = ChatPromptTemplate.from_messages(
         [("system", prompts.CONDENSE_SYSTEM), ("human", prompts.CONDENSE_USER)]
     )

@@ -137,6 +137,21 @@ def test_a_refused_serve_loads_nothing_heavy_first(tmp_path):
     assert "refusing to serve" in refusal and loaded == "[]", p.stdout
 
 
+def test_library_and_search_start_without_the_model_stack(tmp_path):
+    """`qa-bot library` and `search` need Chroma and the embedder, not LangChain or llama.cpp
+    (~1 s of imports here): those load with the model."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ferry.txt").write_text("Ferry service to Kelby resumed on Monday after repairs.\n")
+    assert qa("-q", "ingest", str(corpus), data_dir=tmp_path / "d").returncode == 0
+    code = ("import sys\nfrom qa_bot.cli import run\nrun(['library'])\nrun(['search', 'Kelby ferry'])\n"
+            "print(sorted(m for m in ('gradio', 'torch', 'llama_cpp', 'langchain_core', 'qa_bot.llms') if m in sys.modules))")
+    e = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")} | {"QA_BOT_DATA_DIR": str(tmp_path / "d")}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e, cwd=ROOT, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "Kelby" in p.stdout and p.stdout.strip().splitlines()[-1] == "[]", p.stdout
+
+
 def test_web_logins_parse_and_loopback_is_recognised(tmp_path):
     from qa_bot.access import check_exposure, credentials, is_loopback
     from qa_bot.config import load_settings
