@@ -32,8 +32,9 @@ from qa_bot.generate import answer_inputs
 
 
 def first_token(assistant: Assistant, question: str, today) -> float | None:
-    """Seconds to the first answer token (None when the question is declined before the model
-    reads it); the stream is closed there, which stops the model."""
+    """Seconds to the first answer token; the stream is closed there, which stops the model.
+    None when no answer token comes: declined before the model reads it, or by the model (whose
+    NOT_IN_ARTICLES is not streamed: that question runs to its end, second look included)."""
     t0 = time.perf_counter()
     stream = assistant.ask_stream(question, today=today)
     try:
@@ -70,7 +71,7 @@ def main() -> int:
             if ttft is None:
                 continue
             times.append(ttft)
-            if llama is not None:
+            if llama is not None:  # the prompt rebuilt to count it (outside the timing)
                 passages, _ = a.readable(it.question, today=it.asked_on)
                 shown = a.evidence(it.question, passages, it.asked_on)
                 prompt = prompts.ANSWER_USER.format(**answer_inputs(it.question, shown, it.asked_on))
