@@ -174,15 +174,6 @@ def completion(answer: Answer) -> dict[str, Any]:
     }
 
 
-def _pieces(text: str) -> Iterator[str]:
-    """The checked answer in sentence-sized pieces (each keeps its trailing space)."""
-    import re
-
-    for m in re.finditer(r"[^.!?]*[.!?]+(?:\s*\[\d+\])*\s*|.+$", text, re.S):
-        if m.group():
-            yield m.group()
-
-
 def stream_events(assistant: Assistant, req: dict[str, Any]) -> Iterator[str]:
     """Server-sent events in OpenAI's chunk format; only checked text is sent (see the module doc)."""
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
@@ -203,8 +194,9 @@ def stream_events(assistant: Assistant, req: dict[str, Any]) -> Iterator[str]:
             elif isinstance(event, Retry):
                 yield ": looking again\n\n"
             elif isinstance(event, Final):
-                for piece in _pieces(event.answer.text):
-                    yield chunk({"content": piece})
+                pieces = event.answer.pieces()  # sentence by sentence, joined by spaces
+                for i, piece in enumerate(pieces):
+                    yield chunk({"content": piece if i == len(pieces) - 1 else piece + " "})
                 yield chunk({}, "stop", **_sources(event.answer))
     except QABotError as e:
         status = 400 if isinstance(e, InputError) else 503

@@ -24,31 +24,12 @@ import yaml
 
 from .errors import InputError
 from .guard import injection_signal
+from .text import MONTH_NUMBERS
 from .types import Article
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", ".pdf"}
 MAX_PDF_PAGES = 2000  # a news PDF is a few pages; thousands are a book or a trap
 
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ]
-    )
-    for m in names
-}
 _MONTH_DATE = re.compile(r"\b([A-Z][a-z]{2,8})\.? (\d{1,2}),? (\d{4})\b")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?!\d)")
 # Each pattern is linear in the text: a bracket or parenthesis never scans past the next one
@@ -83,7 +64,7 @@ def find_date(text: str) -> dt.date | None:
         except ValueError:
             pass
     for m in _MONTH_DATE.finditer(text):
-        month = _MONTHS.get(m[1].lower())
+        month = MONTH_NUMBERS.get(m[1].lower())
         if month:
             try:
                 candidates.append((m.start(), dt.date(int(m[3]), month, int(m[2]))))

@@ -39,7 +39,7 @@ from .generate import (
     stream_without_marker,
 )
 from .index import ArticleIndex, Embedder, IndexedArticle
-from .question import recency_window
+from .question import analyse
 from .retrieve import Retriever
 from .types import Answer, AnswerSentence, DateRange, Evidence, IngestReport, Passage
 
@@ -220,7 +220,7 @@ class Assistant:
         multiplies the budget (the second look reads twice as much)."""
         budget = EvidenceBudget(max_chars=scale * self.settings.evidence_chars,
                                 max_items=min(12, scale * self.settings.evidence_items))
-        window = recency_window(question, today or dt.date.today())
+        window = analyse(question, today or dt.date.today()).window
         return select_evidence(question, passages, self.embedder.embed, budget, window)
 
     # ---- answering -------------------------------------------------------------------------
@@ -289,7 +289,7 @@ class Assistant:
             yield finish([], [], "", "no_relevant_passage")
             return
 
-        window = recency_window(standalone, today)
+        window = analyse(standalone, today).window
         kept: list[AnswerSentence] = []
         dropped: list[AnswerSentence] = []
         note = ""

@@ -12,6 +12,7 @@ import bisect
 import re
 from collections.abc import Callable
 
+from .text import MONTH_ABBREVIATIONS
 from .types import Article, Chunk
 
 EMBEDDER_WINDOW = 256  # all-MiniLM-L6-v2 max_seq_length, including [CLS] and [SEP]
@@ -52,18 +53,6 @@ _ABBREVIATIONS = {
     "fig",
     "al",
     "approx",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
     "u.s",
     "u.k",
     "u.n",
@@ -78,7 +67,7 @@ _ABBREVIATIONS = {
     "dept",
     "univ",
     "est",
-}
+} | MONTH_ABBREVIATIONS  # "Jan. 5"
 # Only the start of a run of end marks can begin a match, so "....." x 100,000 is one scan, not
 # one per dot.
 _BOUNDARY = re.compile(r"(?<![.!?…])[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])")

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .fidelity import SupportScorer, stem
+from .fidelity import SupportScorer
+from .text import CITE_MARK, stem
 
 METRICS = [
     "retrieval_recall_at_5", "retrieval_recall_at_10", "retrieval_mrr", "answer_accuracy", "answer_precision",
@@ -78,7 +79,7 @@ _SCALE = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000, "tr
 
 def normalize(text: str) -> str:
     """Lower case, no punctuation or articles, "&" = "and", numbers canonical: "$12.6 million" -> "12600000"."""
-    t = re.sub(r"\[\d+(?:\s*[,;]\s*\d+)*\]", " ", text)  # citation marks are not part of the answer
+    t = re.sub(CITE_MARK, " ", text)  # citation marks are not part of the answer
     t = t.lower().replace("’", "'").replace("&", " and ")
     t = re.sub(r"(?<=\d),(?=\d{3}\b)", "", t)
 

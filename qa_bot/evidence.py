@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .chunking import split_sentences
-from .fidelity import content_words
 from .question import analyse, holds_kind
+from .text import content_words, plain
 from .types import DateRange, Evidence, Passage
 
 EmbedFn = Callable[[list[str]], np.ndarray]
@@ -77,19 +77,15 @@ class _Sentence:
         return chunk.article_id, chunk.start + self.start, chunk.start + self.end
 
 
-def _norm(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
-
-
 def _sentences(passages: Sequence[Passage]) -> list[list[_Sentence]]:
     out = []
     for pi, p in enumerate(passages):
         text = p.chunk.text
-        title = _norm(p.article.title)
+        title = plain(p.article.title)
         spans = split_sentences(text) or [(0, len(text))]
         group = []
         for s0, e0 in spans:
-            norm = _norm(text[s0:e0])
+            norm = plain(text[s0:e0])
             headline = bool(title) and (norm in title or (title in norm and len(norm) <= len(title) + 24))
             asks = text[s0:e0].rstrip(" \"'”’)").endswith("?")
             group.append(_Sentence(pi, len(group), s0, e0, content_words(text[s0:e0]), headline=headline, asks=asks))

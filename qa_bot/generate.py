@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING
 
 from . import prompts
 from .chunking import split_sentences
-from .fidelity import SupportScorer, premise_terms, strip_citations
+from .fidelity import SupportScorer, premise_terms
+from .text import CITATIONS, CITE_MARK, cited_numbers, strip_citations
 from .types import AnswerSentence, Citation, Evidence, Passage
 
 if TYPE_CHECKING:  # LangChain is imported when a chain is built: `qa-bot library` etc. never need it (~1 s)
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable
 
-_CITE_GROUP = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_ONLY_CITES = re.compile(r"^(\s*\[\d+(?:\s*[,;]\s*\d+)*\]\s*)+[.!?]?\s*$")
+_ONLY_CITES = re.compile(rf"^(\s*{CITE_MARK}\s*)+[.!?]?\s*$")
 _WRAPPER = re.compile(r"^(?:according to|based on|as stated in|per) (?:the )?(?:passages?|articles?|evidence)\s*,?\s*", re.I)
 
 
@@ -110,9 +110,8 @@ def parse_draft(raw: str, n_passages: int) -> Draft:
     sentences = []
     for piece in merged:
         nums: list[int] = []
-        for group in _CITE_GROUP.findall(piece):
-            for n in re.split(r"\s*[,;]\s*", group):
-                k = int(n)
+        for group in CITATIONS.findall(piece):
+            for k in cited_numbers(group):
                 if 1 <= k <= n_passages and k not in nums:
                     nums.append(k)
         body = strip_citations(piece)
@@ -128,14 +127,7 @@ def parse_draft(raw: str, n_passages: int) -> Draft:
 
 def render(sentences: Sequence[AnswerSentence]) -> str:
     """Sentences back to text with their citations at the end of each: "… March 1 [1]."."""
-    out = []
-    for s in sentences:
-        text = s.text.rstrip()
-        end = text[-1] if text and text[-1] in ".!?" else "."
-        body = text[:-1] if text and text[-1] in ".!?" else text
-        marks = "".join(f"[{n}]" for n in s.citations)
-        out.append(f"{body} {marks}{end}" if marks else f"{body}{end}")
-    return " ".join(out)
+    return " ".join(s.rendered() for s in sentences)
 
 
 def check_draft(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from .prompts import NOT_FOUND
+from .text import CITE_MARK
 
 # who an injection addresses: an AI by name (never a plain "model" or "assistant", which news
 # uses for cars, fashion and staff) ...
@@ -53,7 +54,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         r"\b(?:SYSTEM|ASSISTANT)\s*:|<\|[a-z_]{2,20}\|>|\[/?INST\]|<<\s*/?SYS\s*>>|"
         r"#{2,}\s*(?:[Ii]nstruction|[Ss]ystem|[Rr]esponse)\b")),
     ("imitates qa-bot's prompt", re.compile(
-        rf"{NOT_FOUND}|\[\d{{1,2}}\]\s+[^\n]{{3,120}}\(\d{{4}}-\d{{2}}-\d{{2}}\)|\(same article\)|"
+        rf"{NOT_FOUND}|{CITE_MARK}\s+[^\n]{{3,120}}\(\d{{4}}-\d{{2}}-\d{{2}}\)|\(same article\)|"
         r"(?:^|\n)\s*question\s*:[^\n]*\n+\s*answer\b", re.I)),
 ]
 

@@ -24,8 +24,8 @@ from collections.abc import Sequence
 
 from . import prompts
 from .config import Settings
-from .fidelity import content_words, name_present, names, numbers, strip_citations, words_of
 from .question import analyse, new_names, new_words
+from .text import content_words, name_present, names, numbers, strip_citations, words_of
 from .types import AnswerSentence, Article, DateRange, Evidence, Passage
 
 # ---- 1. worth asking the model? -------------------------------------------------------------

@@ -27,7 +27,19 @@ import functools
 import re
 from dataclasses import dataclass
 
-from .fidelity import DAYS, MONTHS, STOPWORDS, content_words, name_present, names, numbers, strip_citations
+from .text import (
+    DAYS,
+    MONTH_ABBREVIATIONS,
+    MONTH_PATTERN,
+    MONTHS,
+    STOPWORDS,
+    YEAR_DIGITS,
+    content_words,
+    name_present,
+    names,
+    numbers,
+    strip_citations,
+)
 from .types import DateRange
 
 # ---- the kind of thing asked for -------------------------------------------------------------
@@ -103,7 +115,7 @@ def asked_kind(question: str) -> str | None:
 
 
 NAMED = frozenset({"person", "place", "name"})
-_MONTHS_DAYS = frozenset(MONTHS + DAYS)
+_MONTHS_DAYS = frozenset(MONTHS) | frozenset(DAYS)
 
 # ---- does a text give that kind? -------------------------------------------------------------
 
@@ -114,9 +126,8 @@ _QUANTITY_WORDS = frozenset(
     dozen half third quarter double doubled doubling triple tripled quadruple twice percent""".split()
 )
 # Words that place an event in time. Vague ones ("soon", "later", "recently") answer no "when".
-_TIME_WORDS = frozenset(m for m in MONTHS if m != "may") | frozenset(
-    """jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday
-    today tonight tomorrow yesterday day days week weeks weekend month months year years decade decades century
+_TIME_WORDS = frozenset(m for m in MONTHS if m != "may") | MONTH_ABBREVIATIONS | frozenset(DAYS) | frozenset(
+    """today tonight tomorrow yesterday day days week weeks weekend month months year years decade decades century
     hour hours minute minutes morning afternoon evening night spring summer autumn winter ago christmas easter
     thanksgiving midnight noon""".split()
 )
@@ -124,7 +135,7 @@ _TIME_PHRASE = re.compile(
     r"\bmid-[A-Za-z]|\bMay\s+\d|\b(?:in|by|since|until|early|late|mid|last|next|this)\s+May\b"
     r"|\b(?:this|last|next|the|in|early|late)\s+fall\b|\bfall\s+of\b",
 )
-YEAR = re.compile(r"(?<![$£€\d.,])\b(?:1[89]|20)\d\d\b(?![,.]?\d)(?!\s*(?:%|percent\b|[a-z]+s\b))")
+YEAR = re.compile(rf"(?<![$£€\d.,])\b{YEAR_DIGITS}\b(?![,.]?\d)(?!\s*(?:%|percent\b|[a-z]+s\b))")
 
 # Words that add no content to a restated premise: "The parade drew large crowds" answers no
 # "which event", nor "rolled out a new item to attract younger consumers" "which item ... to attract a
@@ -245,10 +256,8 @@ _RECENCY = [
 # A question that names its own time ("in 2019", "on March 3", "last May") is not about the
 # reference date's week, whatever else it says.
 _NAMES_A_DATE = re.compile(
-    r"\b(?:1[89]|20)\d\d\b|\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|"
-    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?\s+\d{1,2}\b"
-    r"|\b(?:in|on|since|until|last|this|next|early|late|mid-?)\s*(?:january|february|march|april|may|june|july|"
-    r"august|september|october|november|december)\b",
+    rf"\b{YEAR_DIGITS}\b|\b{MONTH_PATTERN}\.?\s+\d{{1,2}}\b"
+    rf"|\b(?:in|on|since|until|last|this|next|early|late|mid-?)\s*(?:{'|'.join(MONTHS)})\b",
     re.I,
 )
 

@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import shutil
 import threading
 from dataclasses import replace
@@ -22,7 +21,8 @@ from .config import Settings
 from .errors import InputError
 from .guard import injection_signal
 from .index import ArticleIndex, Embedder, article_from_meta
-from .question import names_own_date, recency_window
+from .question import analyse
+from .text import plain
 from .types import Article, Chunk, DateRange, Passage
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the head of each ranking
@@ -94,10 +94,6 @@ def _with_verdict(article: Article, meta: dict, text: str) -> Article:
     if "suspect" in meta:
         return article
     return replace(article, suspect=injection_signal(f"{article.title}\n{text}"))
-
-
-def _normalise(text: str) -> str:
-    return re.sub(r"\W+", " ", text.lower()).strip()
 
 
 class Retriever:
@@ -178,8 +174,9 @@ class Retriever:
 
         # Recency is a third ranking, fused like the others: candidates inside the question's
         # window, newest first. A strong older match still beats a weak recent one.
-        window = recency_window(question, today)
-        if window is None and today is not None and self.settings.news_days and not names_own_date(question):
+        asked = analyse(question, today)
+        window = asked.window
+        if window is None and today is not None and self.settings.news_days and not asked.names_own_date:
             # no "this week" in the question, but a news question is still about the news before
             # the day it is asked: the same ranking over a wider window
             window = DateRange(today - dt.timedelta(days=self.settings.news_days), today + dt.timedelta(days=1))
@@ -215,7 +212,7 @@ class Retriever:
         seen_text: set[str] = set()
         for cid in sorted(fused, key=lambda c: (-fused[c], -cosine.get(c, 0.0))):
             chunk, meta = candidates[cid]
-            norm = _normalise(chunk.text)
+            norm = plain(chunk.text)
             # the same passage syndicated twice, or two overlapping chunks of one article
             if norm in seen_text or any(_overlap(chunk, c) > 0.6 for c, _ in chosen):
                 continue

@@ -7,8 +7,11 @@ surprises; ``to_dict`` methods give the JSON shapes the CLI and eval harness emi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from .text import cite_mark
 
 
 def date_int(d: dt.date | None) -> int:
@@ -176,6 +179,19 @@ class AnswerSentence:
     support: Support | None = None
     older_news: bool = False  # dropped: only articles from well before the week asked about support it
 
+    def rendered(
+        self, escape: Callable[[str], str] = str, link: Callable[[int, str], str] | None = None
+    ) -> str:
+        """The sentence as the answer shows it, its citation marks at the end: "… March 1 [1]."
+
+        ``escape`` is applied to the words (HTML for the web UI); ``link(n, mark)`` wraps each mark.
+        """
+        text = self.text.rstrip()
+        end = text[-1] if text and text[-1] in ".!?" else "."
+        body = escape(text[:-1] if text and text[-1] in ".!?" else text)
+        marks = "".join(link(n, cite_mark(n)) if link else cite_mark(n) for n in self.citations)
+        return f"{body} {marks}{end}" if marks else f"{body}{end}"
+
     def to_dict(self) -> dict:
         return {
             "text": self.text,
@@ -215,6 +231,13 @@ class Answer:
     dropped: tuple[AnswerSentence, ...] = ()  # draft sentences no retrieved passage supports
     abstain_reason: str = ""  # why the answer is an abstention (one of ABSTAIN_REASONS), else ""
     set_aside: tuple[Passage, ...] = ()  # retrieved but kept from the model: their articles address it (guard.py)
+
+    def pieces(self, escape: Callable[[str], str] = str, link: Callable[[int, str], str] | None = None) -> list[str]:
+        """The answer text one sentence a piece (joined by spaces they are ``text``), for faces
+        that stream it or link its marks (``AnswerSentence.rendered``). A decline is one piece."""
+        if self.abstained or not self.sentences:
+            return [escape(self.text)]
+        return [s.rendered(escape, link) for s in self.sentences]
 
     def to_dict(self) -> dict:
         return {

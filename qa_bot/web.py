@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import os
-import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -68,12 +67,7 @@ def answer_html(answer: Answer, turn: int) -> str:
     """The answer with each [n] as a link to its passage in the sources panel."""
     if answer.abstained:
         return f'<span class="qa-abstain">{_esc(answer.text)}</span>'
-    out = _esc(answer.text)
-    return re.sub(
-        r"\[(\d+)\]",
-        lambda m: f'<a class="qa-cite" href="#qa-src-{turn}-{m[1]}">[{m[1]}]</a>',
-        out,
-    )
+    return " ".join(answer.pieces(_esc, lambda n, mark: f'<a class="qa-cite" href="#qa-src-{turn}-{n}">{mark}</a>'))
 
 
 def _passage_html(p: Passage, label: str, anchor: str, spans: list[tuple[int, int]]) -> str:

@@ -1,0 +1,48 @@
+"""The text primitives every step shares (text.py): one definition each, read back consistently."""
+
+from __future__ import annotations
+
+import re
+
+from qa_bot.text import (
+    CITATIONS,
+    CITE_MARK,
+    MONTH_NUMBERS,
+    MONTH_PATTERN,
+    cite_mark,
+    cited_numbers,
+    plain,
+    strip_citations,
+)
+from qa_bot.types import AnswerSentence
+
+
+def test_a_written_citation_mark_is_read_back():
+    sentence = AnswerSentence("Tariffs rise on March 1.", (2, 3))
+    shown = sentence.rendered()
+    assert shown == f"Tariffs rise on March 1 {cite_mark(2)}{cite_mark(3)}."
+    assert [cited_numbers(g) for g in CITATIONS.findall(shown)] == [[2], [3]]
+    assert strip_citations(shown) == "Tariffs rise on March 1."
+
+
+def test_one_mark_may_cite_several_passages_but_brackets_in_prose_are_not_marks():
+    assert cited_numbers(CITATIONS.search("as reported [1, 4; 5].")[1]) == [1, 4, 5]
+    assert re.search(CITE_MARK, "the [sic] quote and [a] list") is None
+
+
+def test_rendering_escapes_words_and_lets_a_face_link_the_marks():
+    sentence = AnswerSentence("Sales rose <5%>", (1,))
+    html = sentence.rendered(lambda t: t.replace("<", "&lt;").replace(">", "&gt;"),
+                             lambda n, mark: f'<a href="#p{n}">{mark}</a>')
+    assert html == 'Sales rose &lt;5%&gt; <a href="#p1">[1]</a>.'
+
+
+def test_months_written_out_or_abbreviated():
+    assert MONTH_NUMBERS["sept"] == MONTH_NUMBERS["september"] == 9
+    assert MONTH_NUMBERS["may"] == 5 and len(set(MONTH_NUMBERS.values())) == 12
+    assert re.fullmatch(MONTH_PATTERN, "Sept", re.I) and not re.fullmatch(MONTH_PATTERN, "Septa", re.I)
+
+
+def test_plain_compares_text_whatever_its_punctuation_and_case():
+    assert plain("U.S. tariffs — “25%” on CARS!") == "u s tariffs 25 on cars"
+    assert plain("The Mayor’s plan") == plain("the mayor's PLAN")
