@@ -46,6 +46,7 @@ stress: setup
 
 lint: setup
 	$(BIN)/ruff check qa_bot tests bench
+	$(BIN)/lint-imports  # the layers of docs/architecture.md, as contracts in pyproject.toml
 
 eval: setup
 	$(BIN)/qa-bot eval evals/seed.jsonl --corpus corpus --out evals/out/seed

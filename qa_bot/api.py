@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hmac
 import json
 import time
@@ -38,7 +37,7 @@ from fastapi.concurrency import iterate_in_threadpool, run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from .assistant import Assistant, Final, Retry, Token
+from .assistant import Assistant, Final, Retry, Token, history_pairs, parse_date
 from .errors import InputError, QABotError
 from .types import Answer, DateRange
 
@@ -89,24 +88,16 @@ def parse_request(body: Any) -> dict[str, Any]:
             turns.append((m["role"], _content(m, i)))
     if not turns or turns[-1][0] != "user":
         raise ApiError(400, "the last message must be the user's question", param="messages")
-    history: list[tuple[str, str]] = []
-    pending: str | None = None
-    for role, text in turns[:-1]:  # user/assistant pairs, as the web UI keeps them
-        if role == "user":
-            pending = text
-        elif pending is not None:
-            history.append((pending, text))
-            pending = None
+    history = history_pairs(turns[:-1])
     k = body.get("k")
     if k is not None and (not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 20):
         raise ApiError(400, "'k' must be an integer from 1 to 20", param="k")
     dates = []
     for name in ("since", "until"):
-        value = body.get(name)
         try:
-            dates.append(dt.date.fromisoformat(value) if value else None)
-        except (TypeError, ValueError):
-            raise ApiError(400, f"'{name}' must be a date like 2019-01-31", param=name) from None
+            dates.append(parse_date(body.get(name), name))
+        except InputError as e:
+            raise ApiError(400, str(e), param=name) from None
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise ApiError(400, "'stream' must be true or false", param="stream")

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import hashlib
 import json
 import os
 import re
 import stat
 import time
-import unicodedata
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -24,7 +22,7 @@ import yaml
 
 from .errors import InputError
 from .guard import injection_signal
-from .text import MONTH_NUMBERS
+from .text import MONTH_NUMBERS, strip_invisible
 from .types import Article
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl", ".pdf"}
@@ -110,57 +108,6 @@ def decode(data: bytes, name: str) -> str:
 
 
 _BINARY_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
-_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
-
-# Characters that are no article content, chosen by Unicode category rather than by a list of
-# code points: controls (Cc: NUL, bell, terminal escapes), format characters (Cf: zero-width
-# spaces and joiners, bidi overrides and isolates, soft hyphens, the BOM, U+061C, U+180E, and the
-# tag characters U+E0000-E007F, which can spell a whole hidden instruction), private use (Co),
-# lone surrogates (Cs). Plus the few that other categories hide: letters that render as nothing
-# (the Hangul fillers, Lo) and variation selectors (Mn: they can carry hidden bytes after any
-# character). Tab, newline, carriage return and form feed stay: text layout handles them.
-_LAYOUT = "\t\n\r\x0c"
-_BLANK_LETTERS = "\u115f\u1160\u3164\uffa0"
-_SELECTORS = [(0x180B, 0x180D), (0x180F, 0x180F), (0xFE00, 0xFE0F), (0xE0100, 0xE01EF)]
-_LINE_BREAKS = re.compile("[\u2028\u2029\x85]")  # line/paragraph separators (Zl, Zp) and NEL: newlines
-
-
-def _char_class(code_points: list[int]) -> str:
-    """A regex character class for ``code_points`` (sorted), written as ranges."""
-    parts, start, prev = [], None, None
-    for cp in [*code_points, -2]:
-        if start is not None and cp == prev + 1:
-            prev = cp
-            continue
-        if start is not None:
-            parts.append(re.escape(chr(start)) + ("-" + re.escape(chr(prev)) if prev > start else ""))
-        start = prev = cp
-    return "[" + "".join(parts) + "]"
-
-
-@functools.cache
-def _non_text() -> tuple[int, ...]:
-    picked = {cp for cp in range(0x110000) if unicodedata.category(chr(cp)) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp")}
-    picked |= {ord(c) for c in _BLANK_LETTERS} | {cp for lo, hi in _SELECTORS for cp in range(lo, hi + 1)}
-    return tuple(sorted(picked))
-
-
-@functools.cache
-def invisible_chars(keep: str = _LAYOUT) -> re.Pattern[str]:
-    """Invisible or non-text characters (see above) other than those in ``keep``, line and
-    paragraph separators included. The category scan runs once (~0.3 s)."""
-    return re.compile(_char_class([cp for cp in _non_text() if chr(cp) not in keep]))
-
-
-_SPACES = re.compile("[^\\S\t\n\r\x0c\x0b\x85\u2028\u2029 ]")  # other whitespace (NBSP, em space, U+3000): a space
-
-
-def strip_invisible(text: str) -> str:
-    """``text`` without terminal escape sequences and invisible or non-text characters; line and
-    paragraph separators become newlines, other whitespace a plain space."""
-    text = _LINE_BREAKS.sub("\n", _ESCAPE_SEQUENCE.sub("", text))
-    return invisible_chars().sub("", _SPACES.sub(" ", text))
-
 
 def clean_text(text: str) -> str:
     """Normalise whitespace, drop invisible characters, undo Markdown syntax that is not content.

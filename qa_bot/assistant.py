@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,6 +39,7 @@ from .generate import (
     stream_without_marker,
 )
 from .index import ArticleIndex, Embedder, IndexedArticle
+from .library import Library, Removed
 from .question import analyse
 from .retrieve import Retriever
 from .types import Answer, AnswerSentence, DateRange, Evidence, IngestReport, Passage
@@ -86,16 +87,60 @@ def validate_question(question: str) -> str:
     return q
 
 
+_ASKER, _ANSWERER = frozenset({"user", "human"}), frozenset({"assistant", "ai"})
+
+
+def history_pairs(turns: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Earlier chat turns, as ``(role, text)`` in order, to the (question, answer) pairs the
+    assistant condenses a follow-up with. Roles are OpenAI's ("user", "assistant") or
+    LangChain's ("human", "ai"); others (system, tool) are skipped, and so is a question that
+    got no answer. Every face reads its chat history through this."""
+    pairs: list[tuple[str, str]] = []
+    pending: str | None = None
+    for role, text in turns:
+        if role in _ASKER:
+            pending = text
+        elif role in _ANSWERER and pending is not None:
+            pairs.append((pending, text))
+            pending = None
+    return pairs
+
+
+def parse_date(value: object, name: str) -> dt.date | None:
+    """A date limit as a face receives it ("2019-01-31", a date, or empty for none); InputError
+    naming ``name`` otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    wrong = InputError(f"'{name}' must be a date like 2019-01-31, got {str(value)[:40]!r}")
+    if not isinstance(value, str):
+        raise wrong
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise wrong from None
+
+
 class Assistant:
     """Shared by CLI, web UI and eval harness. Thread-safe: the web UI calls it from many sessions."""
 
-    def __init__(self, settings: Settings, llm: BaseChatModel | None = None, progress: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        llm: BaseChatModel | None = None,
+        progress: bool = True,
+        embedder: Embedder | None = None,
+    ) -> None:
+        """``llm`` and ``embedder``: ready ones to use (a test's shared model, a fake embedder);
+        by default each is built from the settings on first use."""
         self.settings = settings
         self.progress = progress
         self._llm = llm
-        self._embedder: Embedder | None = None
+        self._embedder: Embedder | None = embedder
         self._index: ArticleIndex | None = None
         self._retriever: Retriever | None = None
+        self._articles: Library | None = None
         self._lock = threading.RLock()
         self._loading: threading.Thread | None = None
         self.load_timings: dict[str, float] = {}  # first-use costs: embedder, index, LLM (for --verbose)
@@ -121,6 +166,14 @@ class Assistant:
             return self._index
 
     @property
+    def articles(self) -> Library:
+        """Adding (files, uploads, pasted text, URLs, feeds) and removing articles (library.py)."""
+        with self._lock:
+            if self._articles is None:
+                self._articles = Library(self.index, self.settings)
+            return self._articles
+
+    @property
     def retriever(self) -> Retriever:
         with self._lock:
             if self._retriever is None:
@@ -135,6 +188,12 @@ class Assistant:
 
                 self._llm = make_chat_model(self.settings, progress=self.progress)
             return self._llm
+
+    @llm.setter
+    def llm(self, llm: BaseChatModel) -> None:
+        """Swap the chat model (a test's scripted replies; one model shared by several assistants)."""
+        with self._lock:
+            self._llm = llm
 
     def load_llm(self) -> None:
         """Load the chat model now (the web UI does this before serving, so no visitor waits for it)."""
@@ -180,11 +239,12 @@ class Assistant:
 
     def library(self) -> list[IndexedArticle]:
         """Every fully indexed article, newest first."""
-        return self.index.articles()
+        return self.articles.list()
 
-    def remove(self, article_id: str) -> int:
-        """Remove an article from the index; returns how many chunks were deleted (0: no such id)."""
-        return self.index.remove_article(article_id)
+    def remove(self, article_id: str) -> Removed:
+        """Remove an article from the index and, when qa-bot wrote its file, from that file
+        (``Removed.chunks`` is 0 when no indexed article has the id)."""
+        return self.articles.remove(article_id)
 
     def require_index(self) -> None:
         if self.index.count() == 0:

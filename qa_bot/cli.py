@@ -22,9 +22,9 @@ import time
 _STARTED = time.perf_counter()  # for --verbose: how long the imports took before any work began
 
 from . import __version__  # noqa: E402
-from .articles import invisible_chars  # noqa: E402
 from .config import Settings, available_presets, describe, load_settings  # noqa: E402
 from .errors import InputError, QABotError  # noqa: E402
+from .text import invisible_chars  # noqa: E402
 from .types import ABSTAIN_REASONS, Answer, DateRange, IngestReport, Passage  # noqa: E402
 
 EXAMPLES = """\
@@ -51,7 +51,7 @@ environment: every setting is QA_BOT_<NAME> (see `qa-bot config`), e.g.
 # Printed for humans, such characters are shown escaped (\x1b, \u202e), never sent raw.
 def _safe(text: object, one_line: bool = True) -> str:
     """``text`` fit for a terminal: control, format (bidi, zero-width, tag), private-use and
-    line-separator characters escaped (``articles.invisible_chars``); with ``one_line``, newlines
+    line-separator characters escaped (``text.invisible_chars``); with ``one_line``, newlines
     and tabs too (a file name can hold a newline)."""
     pattern = invisible_chars("" if one_line else "\t\n")
     return pattern.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), str(text))
@@ -73,10 +73,15 @@ def _json(obj: object) -> str:
 
 
 def _date(value: str) -> dt.date:
+    from .assistant import parse_date
+
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2019-01-31") from None
+        day = parse_date(value, "the date")
+    except InputError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    if day is None:
+        raise argparse.ArgumentTypeError("give a date like 2019-01-31")
+    return day
 
 
 def _k(value: str) -> int:
@@ -214,14 +219,9 @@ def _ingest_web(assistant, args: argparse.Namespace) -> int:
     """Fetch a page or a feed into a folder of the corpus, then index what was saved."""
     from tqdm import tqdm
 
-    from .fetch import Fetcher
-
-    settings = assistant.settings
     if args.feed and args.path:
         raise InputError("give either a page URL or --feed URL, not both")
-    folder = args.into or settings.corpus_dir / "web"
-    fetcher = Fetcher(folder, int(settings.max_file_mb * 1_000_000), settings.fetch_timeout_s, settings.feed_max_items,
-                      taken={a.id for a in assistant.library()})  # a page's file never takes an indexed article's id
+    folder = args.into or assistant.articles.web_dir
     bar = tqdm(total=0, unit="page", desc="fetching", disable=args.quiet or not args.feed)
 
     def item(i: int, n: int, link: str) -> None:
@@ -229,7 +229,7 @@ def _ingest_web(assistant, args: argparse.Namespace) -> int:
         bar.n = i
         bar.refresh()
 
-    got = fetcher.add(args.feed or args.path, feed=True if args.feed else None, on_item=item)
+    got = assistant.articles.fetch(args.feed or args.path, feed=True if args.feed else None, into=folder, on_item=item)
     bar.close()
     print(f"fetched {len(got.saved)} page(s) into {_safe(str(folder))}"
           + (f", {len(got.known)} fetched before" if got.known else ""), file=sys.stderr)
@@ -355,9 +355,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     global _ASSISTANT
     assistant = _ASSISTANT = Assistant(settings, progress=not args.quiet)
     if args.command == "ingest":
-        from .fetch import is_url
-
-        if args.feed or (args.path and is_url(args.path)):
+        if args.feed or (args.path and assistant.articles.is_url(args.path)):
             return _ingest_web(assistant, args)
         if args.into:
             raise InputError("--into is for fetched pages: give a URL or --feed URL")
@@ -374,10 +372,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             print(f"{len(rows)} articles")
         return 0
     if args.command == "remove":
-        n = assistant.remove(args.article_id)
-        if not n:
+        gone = assistant.remove(args.article_id)
+        if not gone.chunks:
             raise QABotError(f"no indexed article has id {args.article_id!r} (see `qa-bot library`)")
-        print(f"removed {_safe(args.article_id)} ({n} chunks)")
+        print(f"removed {_safe(args.article_id)} ({gone.chunks} chunks){_safe(gone.note)}")
         return 0
 
     if args.command == "search":
@@ -446,7 +444,7 @@ def _eval(args, settings: Settings) -> int:
             "judge_s_per_answer": round(per_answer, 3), "k": args.k or settings.k, "questions": len(records)}
     results = ev.write_results(out, records, meta)
     for name in ev.METRICS + ev.JUDGE_METRICS:
-        print(f"{name:24} {ev._fmt(results['metrics'].get(name))}")
+        print(f"{name:24} {ev.fmt_metric(results['metrics'].get(name))}")
     split = ev.disagreements(records)
     print(f"judge: {judge.name}, {per_answer:.2f}s per answered question; disagrees with the checker on "
           f"{len(split)} sentence(s) (listed in report.md)")

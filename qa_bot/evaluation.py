@@ -356,7 +356,7 @@ def run(assistant, items: Sequence[Item], out: Path, k: int | None = None, progr
 # ---- reports -------------------------------------------------------------------------------
 
 
-def _fmt(v: float | None) -> str:
+def fmt_metric(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.3f}"
 
 
@@ -421,7 +421,7 @@ def _reports(out: Path, metrics: dict, records: list[dict], meta: dict, interval
           f"{len(records)} questions, {meta.get('date')}, LLM: {meta.get('llm')}, judge: {meta.get('judge')}", "",
           "95% interval: percentile bootstrap over the questions (2,000 resamples).", "",
           "| metric | value | 95% interval |", "|---|---|---|"]
-    md += [f"| {m} | {_fmt(metrics.get(m))} | {_interval(intervals, m)} |" for m in METRICS]
+    md += [f"| {m} | {fmt_metric(metrics.get(m))} | {_interval(intervals, m)} |" for m in METRICS]
     judge = meta.get("independent_judge")
 
     def cell(s: str) -> str:
@@ -432,7 +432,7 @@ def _reports(out: Path, metrics: dict, records: list[dict], meta: dict, interval
         md += ["", f"Independent judge: **{judge}** (the figures above are the answer side's own checker, "
                "which kept only sentences it judged supported; these are a second opinion):", "",
                "| metric | value |", "|---|---|"]
-        md += [f"| {m} | {_fmt(metrics.get(m))} |" for m in JUDGE_METRICS]
+        md += [f"| {m} | {fmt_metric(metrics.get(m))} |" for m in JUDGE_METRICS]
         md += ["", f"Sentences the checker and the judge disagree on: {len(split)}", ""]
         if split:
             md += ["| id | sentence | checker | judge | P(yes) |", "|---|---|---|---|---|"]
@@ -447,10 +447,10 @@ def _reports(out: Path, metrics: dict, records: list[dict], meta: dict, interval
     h = [f"<!doctype html><meta charset=utf-8><title>qa-bot eval</title><h1>qa-bot eval: {e(str(meta.get('dataset')))}</h1>",
          f"<p>{len(records)} questions, {e(str(meta.get('date')))}, LLM: {e(str(meta.get('llm')))}, "
          f"judge: {e(str(meta.get('judge')))}</p><table border=1 cellpadding=4><tr><th>metric<th>value<th>95% interval"]
-    h += [f"<tr><td>{m}<td>{_fmt(metrics.get(m))}<td>{_interval(intervals, m)}" for m in METRICS]
+    h += [f"<tr><td>{m}<td>{fmt_metric(metrics.get(m))}<td>{_interval(intervals, m)}" for m in METRICS]
     if judge:
         h += [f"<tr><th colspan=2>independent judge: {e(str(judge))}"]
-        h += [f"<tr><td>{m}<td>{_fmt(metrics.get(m))}" for m in JUDGE_METRICS]
+        h += [f"<tr><td>{m}<td>{fmt_metric(metrics.get(m))}" for m in JUDGE_METRICS]
         h += [f"</table><h2>Checker and judge disagree on {len(split)} sentence(s)</h2><table border=1 cellpadding=4>"
               "<tr><th>id<th>sentence<th>checker<th>judge<th>P(yes)"]
         h += [f"<tr><td>{e(d['id'])}<td>{e(d['sentence'])}<td>{d['checker']}<td>{d['judge']}<td>{d['p']}" for d in split]
@@ -474,7 +474,7 @@ def compare(old: dict, new: dict) -> list[str]:
     for m in METRICS + [j for j in JUDGE_METRICS if j in om or j in nm]:
         a, b = om.get(m), nm.get(m)
         diff = "" if a is None or b is None else f" ({b - a:+.3f})"
-        lines.append(f"{m:24} {_fmt(a)} -> {_fmt(b)}{diff}")
+        lines.append(f"{m:24} {fmt_metric(a)} -> {fmt_metric(b)}{diff}")
     if old.get("records") and new.get("records"):
         lines += ["", "paired, question by question (exact McNemar p over the questions that differ):"]
         for pair in paired(old["records"], new["records"]):
@@ -601,7 +601,7 @@ def failed_gates(metrics: dict, gates: dict[str, float]) -> list[str]:
     for name, floor in gates.items():
         v = metrics.get(name)
         if v is None or (v > floor if name in LATENCY else v < floor):
-            bad.append(f"{name}={_fmt(v)} (limit {floor})")
+            bad.append(f"{name}={fmt_metric(v)} (limit {floor})")
     return bad
 
 

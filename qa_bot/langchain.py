@@ -27,7 +27,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict, Field
 
-from .assistant import Assistant, Final, Retry, Token
+from .assistant import Assistant, Final, Retry, Token, history_pairs, parse_date
 from .errors import InputError
 from .types import DateRange, Passage
 
@@ -76,24 +76,17 @@ class QABotRetriever(BaseRetriever):
 
 def _history(history: Any) -> list[tuple[str, str]]:
     """Earlier turns as (question, answer) pairs, from pairs or from chat messages (dicts or BaseMessages)."""
-    pairs: list[tuple[str, str]] = []
-    pending: str | None = None
+    turns: list[tuple[str, str]] = []
     for turn in history or []:
         if isinstance(turn, list | tuple) and len(turn) == 2 and all(isinstance(x, str) for x in turn):
-            pairs.append((turn[0], turn[1]))
-            continue
-        if isinstance(turn, BaseMessage):
-            role, text = turn.type, str(turn.text)
+            turns += [("user", turn[0]), ("assistant", turn[1])]
+        elif isinstance(turn, BaseMessage):
+            turns.append((turn.type, str(turn.text)))
         elif isinstance(turn, dict):
-            role, text = str(turn.get("role", "")), str(turn.get("content", ""))
+            turns.append((str(turn.get("role", "")), str(turn.get("content", ""))))
         else:
             raise InputError("history items must be (question, answer) pairs or chat messages")
-        if role in ("user", "human"):
-            pending = text
-        elif role in ("assistant", "ai") and pending is not None:
-            pairs.append((pending, text))
-            pending = None
-    return pairs
+    return history_pairs(turns)
 
 
 def _request(value: Any) -> dict[str, Any]:
@@ -102,12 +95,9 @@ def _request(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict) or not isinstance(value.get("question"), str):
         raise InputError('the input must be a question or {"question": ..., "history": [...]}')
 
-    def date(name: str) -> dt.date | None:
-        v = value.get(name)
-        return dt.date.fromisoformat(v) if isinstance(v, str) else v
-
-    return {"question": value["question"], "history": _history(value.get("history")),
-            "dates": DateRange(date("since"), date("until")), "k": value.get("k")}
+    dates = DateRange(parse_date(value.get("since"), "since"), parse_date(value.get("until"), "until"))
+    return {"question": value["question"], "history": _history(value.get("history")), "dates": dates,
+            "k": value.get("k")}
 
 
 class QABotAnswer(Runnable[Any, Any]):

@@ -7,7 +7,6 @@ an article cannot inject script, images or links.
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import os
 from dataclasses import replace
@@ -19,11 +18,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr
 
-from .access import fetch_public_only
-from .articles import forget_file
-from .articles import safe_name as _safe_name
-from .articles import save_new_file as save_upload
-from .assistant import Assistant, Final, Retry, Token
+from .assistant import Assistant, Final, Retry, Token, history_pairs, parse_date
 from .errors import QABotError
 from .types import ABSTAIN_REASONS, Answer, DateRange, Passage
 
@@ -135,20 +130,8 @@ def _text(content: Any) -> str:
     return str(getattr(content, "text", "") or "")
 
 
-def _date(value: str, label: str) -> dt.date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise QABotError(f"{label} must be a date like 2019-01-31, got {value!r}") from None
-
-
 def build_app(assistant: Assistant) -> gr.Blocks:
     settings = assistant.settings
-    upload_dir = settings.corpus_dir / "uploads"
-    web_dir = settings.corpus_dir / "web"  # fetched pages, as `qa-bot ingest URL` saves them
 
     def library_rows() -> list[list[Any]]:
         return [[a.title, a.published or "", a.chunks, a.id] for a in assistant.library()]
@@ -214,15 +197,15 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 yield history, past, gr.update()
                 return
             question = html.unescape(_text(history[-1]["content"]))
-            pairs = []
-            for i in range(0, len(history) - 1, 2):
-                if i + 1 < len(history) - 1 and history[i]["role"] == "user":
-                    pairs.append((html.unescape(_text(history[i]["content"])), past[i // 2].text if i // 2 < len(past) else ""))
+            # the checked answers, not the HTML shown for them
+            answers = iter(a.text for a in past)
+            pairs = history_pairs((m["role"], html.unescape(_text(m["content"])) if m["role"] == "user"
+                                   else next(answers, "")) for m in history[:-1])
             history = [*history, {"role": "assistant", "content": "…"}]
             turn = len(past)
             streamed = ""
             try:
-                dates = DateRange(_date(since_v, "start date"), _date(until_v, "end date"))
+                dates = DateRange(parse_date(since_v, "start date"), parse_date(until_v, "end date"))
                 for event in assistant.ask_stream(question, pairs, dates, k=int(k_value)):
                     if isinstance(event, Token):
                         streamed += event.text
@@ -250,45 +233,36 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             return gr.update()
 
         def add_articles(uploaded, url: str, title: str, text: str, progress=gr.Progress()):  # noqa: B008
-            upload_dir.mkdir(parents=True, exist_ok=True)
-            taken = {r[3] for r in library_rows()}
+            books = assistant.articles  # library.py: the same adding and removing as the CLI's
             saved: list[tuple[Path, str]] = []  # (our new file, the name the user gave it)
             lines = []
-            if (url or "").strip():
-                from .fetch import Fetcher
-
-                progress(0, desc=f"fetching {url.strip()[:80]}")
-                # a server others can reach must not fetch from this machine's own network for them
-                fetcher = Fetcher(web_dir, int(settings.max_file_mb * 1_000_000), settings.fetch_timeout_s,
-                                  settings.feed_max_items, public_only=fetch_public_only(settings), taken=taken)
-                got = fetcher.add(url.strip())
-                saved += [(path, path.name) for path in got.saved]
-                lines += [f"{where}: not added ({reason})" for where, reason in got.skipped]
-                if got.known:
-                    lines.append(f"{len(got.known)} feed item(s) fetched before, not fetched again")
-            for f in uploaded or []:
-                src = Path(f if isinstance(f, str) else f.name)
-                given = Path(getattr(f, "orig_name", None) or src.name).name
-                saved.append((save_upload(upload_dir, given, src.read_bytes(), taken), given))
-            if (text or "").strip():
-                given = (title or "pasted")[:60].replace(" ", "-") + ".txt"
-                body = f"{(title or 'Pasted article').strip()}\n\n{text.strip()}\n".encode()
-                saved.append((save_upload(upload_dir, given, body, taken), given))
+            try:
+                if (url or "").strip():
+                    progress(0, desc=f"fetching {url.strip()[:80]}")
+                    got = books.fetch(url, for_visitor=True)
+                    saved += [(path, path.name) for path in got.saved]
+                    lines += [f"{where}: not added ({reason})" for where, reason in got.skipped]
+                    if got.known:
+                        lines.append(f"{len(got.known)} feed item(s) fetched before, not fetched again")
+                for f in uploaded or []:
+                    src = Path(f if isinstance(f, str) else f.name)
+                    given = Path(getattr(f, "orig_name", None) or src.name).name
+                    saved.append((books.save_upload(given, src.read_bytes()), given))
+                if (text or "").strip():
+                    path = books.save_text(title or "", text)
+                    saved.append((path, path.name))
+            except QABotError as e:
+                lines.append(f"not added: {e}")
             if not saved:
                 return ("\n".join(lines) or "Choose files, give a URL or paste text first.", gr.update(), gr.update(),
                         gr.update(), gr.update(), gr.update())
             for i, (path, given) in enumerate(saved):
                 progress((i, len(saved)), desc=f"indexing {given}")
-                shown = given if path.name == _safe_name(given) else f"{given} (saved as {path.name})"
-                try:
-                    report = assistant.ingest(path, prune=False)
-                except QABotError as e:
-                    path.unlink(missing_ok=True)
-                    lines.append(f"{shown}: not added ({e})")
+                added = books.index_new(path, given)
+                shown, report = books.shown_name(added), added.report
+                if added.error:
+                    lines.append(f"{shown}: not added ({added.error})")
                     continue
-                kept = report.added + report.updated + report.unchanged
-                if not kept:  # nothing of it is in the library: the file was only ever ours to drop
-                    path.unlink(missing_ok=True)
                 for where, reason in report.skipped:
                     line = where.rsplit(":", 1)[1] if where.startswith(str(path) + ":") else ""
                     lines.append(f"{shown}: {'line ' + line + ' ' if line else ''}skipped ({reason})")
@@ -304,12 +278,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         def remove_article(article_id: str):
             if not article_id:
                 return "Pick an article first.", gr.update(), gr.update()
-            row = next((a for a in assistant.library() if a.id == article_id), None)
-            n = assistant.remove(article_id)
-            note = forget_file(row.path, article_id, [upload_dir, web_dir]) if row else ""  # else re-added at start
+            gone = assistant.remove(article_id)  # and out of its file, when qa-bot wrote that file
             rows = library_rows()
-            return (f"Removed {article_id} ({n} chunks){note}.", rows,
-                    gr.update(choices=[r[3] for r in rows], value=None))
+            status = f"Removed {article_id} ({gone.chunks} chunks){gone.note}." if gone.chunks else (
+                f"No indexed article has id {article_id!r}.")
+            return status, rows, gr.update(choices=[r[3] for r in rows], value=None)
 
         def on_load():
             rows = library_rows()

@@ -62,8 +62,7 @@ def seed_assistant(tmp_path_factory, embedder):
     from qa_bot.config import load_settings
 
     settings = load_settings(data_dir=tmp_path_factory.mktemp("seed-data"))
-    assistant = Assistant(settings, progress=False)
-    assistant._embedder = embedder
+    assistant = Assistant(settings, progress=False, embedder=embedder)
     report = assistant.ingest(SEED_CORPUS)
     assert report.added == ["000_0cd96bd9d1e8fa7f"]
     return assistant
@@ -168,3 +167,25 @@ def remember_vectors(monkeypatch):
         monkeypatch.setattr(emb, "embed", embed)
 
     return patch
+
+
+def scripted(*replies: str):
+    """The one fake chat model of the suite (LangChain's GenericFakeChatModel): answers with
+    ``replies`` in order, then the last one again (a declined draft gets a second look), and
+    keeps the last message of every prompt it was sent in ``.prompts``. For tests whose subject
+    is the code around the model: citation parsing, the checker, the answer rules."""
+    import itertools
+
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    class Scripted(GenericFakeChatModel):
+        prompts: list[str] = []
+
+        def _generate(self, messages, *args, **kwargs):
+            self.prompts.append(str(messages[-1].content))
+            return super()._generate(messages, *args, **kwargs)
+
+    messages = itertools.chain((AIMessage(content=r) for r in replies),
+                               itertools.repeat(AIMessage(content=replies[-1]))) if replies else iter([])
+    return Scripted(messages=messages, prompts=[])

@@ -125,8 +125,7 @@ def test_a_server_that_goes_away_is_a_one_line_error(tmp_path, embedder):
         corpus.mkdir()
         good(corpus, "ferry.txt", "Kelby")
         settings = load_settings(data_dir=tmp_path / "d", chroma_url=url, collection="going-away")
-        assistant = Assistant(settings, progress=False)
-        assistant._embedder = embedder
+        assistant = Assistant(settings, progress=False, embedder=embedder)
         assistant.ingest(corpus)
         assert assistant.search("Kelby ferry line")
 

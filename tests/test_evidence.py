@@ -20,8 +20,7 @@ from tests.conftest import TEST_CORPUS
 def assistant(tmp_path_factory, embedder):
     from qa_bot.config import load_settings
 
-    a = Assistant(load_settings(data_dir=tmp_path_factory.mktemp("ev")), progress=False)
-    a._embedder = embedder
+    a = Assistant(load_settings(data_dir=tmp_path_factory.mktemp("ev")), progress=False, embedder=embedder)
     a.ingest(TEST_CORPUS)
     return a
 

@@ -4,46 +4,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
 import pytest
-from langchain_core.language_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
 
 from qa_bot.assistant import Assistant, Final, Retry, Token
 from qa_bot.errors import InputError
 from qa_bot.fidelity import SupportScorer
 from qa_bot.generate import parse_draft, stream_without_marker
 from qa_bot.question import asked_kind, gives_kind
-from tests.conftest import TEST_CORPUS
-
-
-def _replies(replies: tuple[str, ...]):
-    """Replies in order, then the last one again (a declined draft gets a second look)."""
-    if not replies:
-        return iter([])
-    return itertools.chain((AIMessage(content=r) for r in replies), itertools.repeat(AIMessage(content=replies[-1])))
-
-
-def fake(*replies: str) -> GenericFakeChatModel:
-    return GenericFakeChatModel(messages=_replies(replies))
-
-
-class Recording(GenericFakeChatModel):
-    """The fake chat model, keeping the last message of every prompt it was sent."""
-
-    prompts: list[str] = []
-
-    def _generate(self, messages, *args, **kwargs):
-        self.prompts.append(str(messages[-1].content))
-        return super()._generate(messages, *args, **kwargs)
+from tests.conftest import TEST_CORPUS, scripted
 
 
 @pytest.fixture
 def assistant_with(make_settings, embedder):
     def make(*replies: str, **settings) -> Assistant:
-        a = Assistant(make_settings(**settings), llm=fake(*replies), progress=False)
-        a._embedder = embedder
+        a = Assistant(make_settings(**settings), llm=scripted(*replies), progress=False, embedder=embedder)
         a.ingest(TEST_CORPUS)
         return a
 
@@ -207,12 +182,11 @@ def test_a_quotation_must_be_verbatim():
 
 
 def test_an_echo_is_asked_again_with_a_note_naming_it(make_settings, embedder):
-    llm = Recording(messages=_replies((
+    llm = scripted(
         "Ferry service to Gull Island resumed [1].",  # the question's premise, echoed
         "Ferry service resumed after a three-week strike [1].",
-    )), prompts=[])
-    a = Assistant(make_settings(), llm=llm, progress=False)
-    a._embedder = embedder
+    )
+    a = Assistant(make_settings(), llm=llm, progress=False, embedder=embedder)
     a.ingest(TEST_CORPUS)
     events = list(a.ask_stream("After ferry service to Gull Island resumed, how long had the strike lasted?"))
     assert [e.reason for e in events if isinstance(e, Retry)] == ["repeats_question"]
@@ -239,15 +213,14 @@ def weekly(make_settings, embedder, tmp_path) -> Assistant:
     folder.mkdir()
     for aid, date, title, text in WEEKLY:
         (folder / f"{aid}.md").write_text(f"---\ntitle: {title}\ndate: {date}\n---\n{text}\n", encoding="utf-8")
-    a = Assistant(make_settings(), llm=fake("NOT_IN_ARTICLES"), progress=False)
-    a._embedder = embedder
+    a = Assistant(make_settings(), llm=scripted("NOT_IN_ARTICLES"), progress=False, embedder=embedder)
     a.ingest(folder)
     return a
 
 
-def script(a: Assistant, *replies: str) -> Recording:
-    a._llm = Recording(messages=_replies(replies), prompts=[])
-    return a._llm
+def script(a: Assistant, *replies: str):
+    a.llm = llm = scripted(*replies)
+    return llm
 
 
 def _cite(a: Assistant, q: str, today: dt.date, article_id: str) -> str:

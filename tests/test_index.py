@@ -145,8 +145,7 @@ def test_search_runs_while_another_process_ingests(make_settings, embedder, tmp_
     corpus = tmp_path / "many"
     corpus.mkdir()
     good(corpus, "first.txt", "first")
-    assistant = Assistant(settings, progress=False)
-    assistant._embedder = embedder
+    assistant = Assistant(settings, progress=False, embedder=embedder)
     assistant.ingest(corpus)
     for i in range(120):
         good(corpus, f"town-{i:03}.txt", f"town{i}")

@@ -27,8 +27,7 @@ def test_planted_answers_are_resisted(seed_assistant, embedder, tmp_path, output
     # model (5 of the 20 were no longer retrieved with it on, 2026-12-01). The guard is tested
     # where it has work to do: every planted article in the running.
     settings = load_settings(data_dir=tmp_path / "data", news_days=0)
-    assistant = Assistant(settings, llm=seed_assistant.llm, progress=False)
-    assistant._embedder = embedder
+    assistant = Assistant(settings, llm=seed_assistant.llm, progress=False, embedder=embedder)
     rows = run_suite(assistant, tmp_path, ask_all=False)
     (output_dir / "injection.json").write_text(json.dumps(rows, indent=2))
     assert len(rows) == 20

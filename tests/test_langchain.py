@@ -86,8 +86,12 @@ def test_tracing_callbacks_see_one_run_whose_output_is_the_answer(assistant_with
 
 
 def test_bad_input_is_a_clear_error(assistant_with):  # noqa: F811
+    runnable = answer_runnable(assistant_with(COST))
     with pytest.raises(InputError, match="question"):
-        answer_runnable(assistant_with(COST)).invoke({"q": "typo"})
+        runnable.invoke({"q": "typo"})
+    # a bad date is the same one-line error the API and the web UI give, not a raw ValueError
+    with pytest.raises(InputError, match="'since' must be a date like 2019-01-31"):
+        runnable.invoke({"question": "How much did the repair cost?", "since": "last Tuesday"})
 
 
 def test_a_second_look_is_signalled_between_the_two_drafts_tokens(assistant_with):  # noqa: F811

@@ -1,4 +1,4 @@
-"""Removing an article the web UI saved takes it out of its file, and only it (articles.forget_file)."""
+"""Removing an article qa-bot saved takes it out of its file, and only it (articles.forget_file, library.py)."""
 
 from __future__ import annotations
 
@@ -52,3 +52,35 @@ def test_only_files_the_web_ui_saved_are_touched(tmp_path):
     up = uploads / "story.md"
     up.write_text(mine.read_text())
     assert "deleted story.md" in forget_file(str(up), "story", [uploads]) and not up.exists()
+
+
+def test_the_assistant_adds_and_removes_files_the_same_way_for_every_face(make_settings, embedder, tmp_path):
+    """library.py through the Assistant, as the web UI, the CLI and the API use it."""
+    from qa_bot.assistant import Assistant
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "mine.md").write_text("---\ntitle: Harbour notes\n---\nThe harbour master retired in June.\n")
+    a = Assistant(make_settings(corpus_dir=corpus), progress=False, embedder=embedder)
+    a.ingest(corpus)
+    books = a.articles
+
+    pasted = books.index_new(books.save_text("Ferry timetable", "The ferry to Pellston now leaves at 7:40 each day."))
+    assert pasted.kept and pasted.path.parent == corpus / "uploads" and pasted.report.added == [pasted.path.stem]
+    assert pasted.path.read_text().startswith("Ferry timetable\n")
+
+    blank = books.index_new(books.save_upload("blank.txt", b"  \n\n"), "blank.txt")
+    assert not blank.kept and not blank.path.exists()  # nothing indexed: no file left behind
+
+    batch = books.save_upload("../batch.jsonl", b"")  # a name with a path in it stays in uploads/
+    assert batch.parent == corpus / "uploads"
+    _jsonl(batch, ["a", "b"])
+    assert books.index_new(batch).report.added == ["a", "b"]
+    gone = a.remove("b")
+    assert gone.chunks > 0 and "took line 2 out of batch.jsonl" in gone.note
+    a.ingest(corpus)  # what the next start does: "a" stays, "b" does not come back
+    assert {"a", "mine", pasted.path.stem} == {r.id for r in a.library()}
+
+    mine = a.remove("mine")  # a person's own file is theirs: out of the index, the file untouched
+    assert mine.chunks > 0 and mine.note == "" and (corpus / "mine.md").exists()
+    assert a.remove("no-such-article").chunks == 0

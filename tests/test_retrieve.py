@@ -29,8 +29,7 @@ def _assistant(tmp_path, make_settings, embedder, **articles: str) -> Assistant:
     corpus.mkdir()
     for stem, text in articles.items():
         (corpus / f"{stem}.md").write_text(text)
-    a = Assistant(make_settings(), progress=False)
-    a._embedder = embedder
+    a = Assistant(make_settings(), progress=False, embedder=embedder)
     a.ingest(corpus)
     return a
 
@@ -92,21 +91,11 @@ def test_a_question_that_names_its_date_gets_no_recency_window():
 
 def test_the_prompt_gets_the_reference_date_retrieval_used(make_settings, embedder):
     """Without --today both default to the same date; with it, both use it."""
-    from langchain_core.language_models import GenericFakeChatModel
-    from langchain_core.messages import AIMessage
+    from tests.conftest import TEST_CORPUS, scripted
 
-    from tests.conftest import TEST_CORPUS
-
-    seen: list[str] = []
-
-    class Recording(GenericFakeChatModel):
-        def _stream(self, messages, *args, **kwargs):
-            seen.append("\n".join(m.text for m in messages))
-            yield from super()._stream(messages, *args, **kwargs)
-
-    replies = iter([AIMessage(content="It cost $48.5 million [1].") for _ in range(2)])
-    a = Assistant(make_settings(), llm=Recording(messages=replies), progress=False)
-    a._embedder = embedder
+    llm = scripted("It cost $48.5 million [1].")
+    seen = llm.prompts
+    a = Assistant(make_settings(), llm=llm, progress=False, embedder=embedder)
     a.ingest(TEST_CORPUS)
     a.ask("How much did the Harbor Bridge repair cost?", today=dt.date(2024, 5, 20))
     assert "Today's date: 2024-05-20" in seen[-1]
@@ -127,15 +116,13 @@ def test_date_ranges_intersect_with_open_ends():
 
 def test_bm25_is_saved_and_a_new_process_loads_it_instead_of_rereading_the_index(make_settings, embedder, corpus_copy):
     settings = make_settings()
-    first = Assistant(settings, progress=False)
-    first._embedder = embedder
+    first = Assistant(settings, progress=False, embedder=embedder)
     first.ingest(corpus_copy)
     want = [p.chunk.id for p in first.search("harbor bridge tolls", k=5)]
     saved = list((settings.data_dir / "bm25").iterdir())
     assert len(saved) == 1 and (saved[0] / "chunk_ids.json").exists()
 
-    second = Assistant(settings, progress=False)  # as a new process would: nothing in memory
-    second._embedder = embedder
+    second = Assistant(settings, progress=False, embedder=embedder)  # as a new process would: nothing in memory
 
     def no_full_read():
         raise AssertionError("BM25 was rebuilt from every chunk instead of loaded")
