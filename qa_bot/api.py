@@ -38,7 +38,15 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from .assistant import Assistant, Final, Retry, Token, history_pairs, parse_date
-from .errors import InputError, QABotError
+from .errors import (
+    ConfigError,
+    IndexMissingError,
+    IndexUnavailableError,
+    InputError,
+    LLMUnavailableError,
+    ModelMissingError,
+    QABotError,
+)
 from .types import Answer, DateRange
 
 MODEL_ID = "qa-bot"
@@ -54,6 +62,27 @@ class ApiError(Exception):
 
     def body(self) -> dict:
         return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": None}}
+
+
+# What each kind of error means to an HTTP client (every QABotError subclass has its row;
+# tests/test_api_requests.py fails when one is added without one):
+STATUS_FOR: dict[type[QABotError], tuple[int, str]] = {
+    InputError: (400, "invalid_request_error"),  # the request can be fixed by the caller
+    IndexMissingError: (503, "server_error"),  # nothing indexed yet: not ready to answer
+    IndexUnavailableError: (503, "server_error"),  # the index is busy or its server gone: retry later
+    LLMUnavailableError: (503, "server_error"),  # the LLM server behind us is down or failed
+    ModelMissingError: (500, "server_error"),  # this server's install is broken
+    ConfigError: (500, "server_error"),  # this server's settings are wrong
+}
+
+
+def api_error(e: QABotError) -> ApiError:
+    """The OpenAI-shaped error for ``e``, by its class (the nearest listed ancestor)."""
+    for cls in type(e).__mro__:
+        if cls in STATUS_FOR:
+            status, kind = STATUS_FOR[cls]
+            return ApiError(status, str(e), kind)
+    return ApiError(500, str(e), "server_error")
 
 
 def _content(message: dict, i: int) -> str:
@@ -190,9 +219,7 @@ def stream_events(assistant: Assistant, req: dict[str, Any]) -> Iterator[str]:
                     yield chunk({"content": piece if i == len(pieces) - 1 else piece + " "})
                 yield chunk({}, "stop", **_sources(event.answer))
     except QABotError as e:
-        status = 400 if isinstance(e, InputError) else 503
-        err = ApiError(status, str(e), "invalid_request_error" if status == 400 else "server_error")
-        yield f"data: {json.dumps(err.body(), ensure_ascii=False)}\n\n"
+        yield f"data: {json.dumps(api_error(e).body(), ensure_ascii=False)}\n\n"
     yield DONE
 
 
@@ -279,10 +306,8 @@ def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: i
                 await ticket.wait()
                 answer = await run_in_threadpool(assistant.ask, req["question"], req["history"], req["dates"],
                                                  None, req["k"])
-            except InputError as e:
-                raise ApiError(400, str(e)) from None
             except QABotError as e:
-                raise ApiError(503, str(e), "server_error") from None
+                raise api_error(e) from None
             finally:
                 ticket.release()
             return completion(answer)

@@ -374,7 +374,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command == "remove":
         gone = assistant.remove(args.article_id)
         if not gone.chunks:
-            raise QABotError(f"no indexed article has id {args.article_id!r} (see `qa-bot library`)")
+            raise InputError(f"no indexed article has id {args.article_id!r} (see `qa-bot library`)")
         print(f"removed {_safe(args.article_id)} ({gone.chunks} chunks){_safe(gone.note)}")
         return 0
 
@@ -454,7 +454,7 @@ def _eval(args, settings: Settings) -> int:
             old = json.loads(args.compare.read_text())
             old["metrics"]
         except (OSError, ValueError, KeyError, TypeError):
-            raise QABotError(f"{args.compare} is not a results.json from `qa-bot eval`") from None
+            raise InputError(f"{args.compare} is not a results.json from `qa-bot eval`") from None
         lines = ev.compare(old, results)
         print("\n".join(lines))
         (out / "compare.md").write_text(f"# {args.compare} -> {out / 'results.json'}\n\n```\n" + "\n".join(lines)

@@ -27,3 +27,8 @@ class LLMUnavailableError(QABotError):
 
 class IndexMissingError(QABotError):
     """There is nothing indexed yet to answer from."""
+
+
+class IndexUnavailableError(QABotError):
+    """The index cannot be used now: the data dir is unusable, the Chroma server is gone, or
+    another process is writing it."""

@@ -27,7 +27,7 @@ from .articles import SkipFile, iter_files, load_file
 from .chunking import chunk_article, embed_text, header_for
 from .config import Settings
 from .embedder import EMBEDDER_NAME, INT8_RECIPE, Embedder, shared_embedder
-from .errors import IndexMissingError, QABotError
+from .errors import ConfigError, IndexMissingError, IndexUnavailableError, InputError
 from .types import Article, Chunk, IngestReport, date_int
 
 
@@ -38,9 +38,9 @@ def usable_data_dir(path: Path) -> None:
         if not os.access(path, os.W_OK | os.X_OK):
             raise PermissionError(13, "not writable")
     except FileExistsError:
-        raise QABotError(f"data dir {path} is a file, not a folder (QA_BOT_DATA_DIR / --data-dir)") from None
+        raise IndexUnavailableError(f"data dir {path} is a file, not a folder (QA_BOT_DATA_DIR / --data-dir)") from None
     except OSError as e:
-        raise QABotError(
+        raise IndexUnavailableError(
             f"cannot use {path} as the data dir (QA_BOT_DATA_DIR / --data-dir): {e.strerror or e}"
         ) from None
 
@@ -184,7 +184,7 @@ class _ServerCollection:
             try:
                 return attr(*args, **kwargs)
             except httpx.TransportError as e:
-                raise QABotError(
+                raise IndexUnavailableError(
                     f"lost the Chroma server at {self._url} ({type(e).__name__}); is it still running?"
                 ) from None
 
@@ -205,7 +205,7 @@ class ArticleIndex:
         if settings.chroma_url:
             u = urlparse(settings.chroma_url)
             if u.scheme not in ("http", "https") or not u.hostname:
-                raise QABotError(
+                raise ConfigError(
                     f"QA_BOT_CHROMA_URL must look like http://host:port, got {settings.chroma_url!r}"
                 )
             try:
@@ -217,7 +217,7 @@ class ArticleIndex:
                 )
                 self.client.heartbeat()
             except Exception as e:  # the client raises several types for "nobody there"
-                raise QABotError(
+                raise IndexUnavailableError(
                     f"cannot reach the Chroma server at {settings.chroma_url} ({type(e).__name__}); "
                     "start it with `chroma run --path DIR --port PORT` or unset QA_BOT_CHROMA_URL"
                 ) from None
@@ -346,7 +346,7 @@ class ArticleIndex:
                 break
             except ChromaError:  # a concurrent writer's half-written rows; they settle in moments
                 if attempt == 3:
-                    raise QABotError("the index is being written by another process; try again in a moment") from None
+                    raise IndexUnavailableError("the index is being written by another process; try again in a moment") from None
                 time.sleep(0.2 * (attempt + 1))
         if not got["ids"][0] and not where and self.count() == 0:
             raise IndexMissingError(
@@ -412,7 +412,7 @@ class ArticleIndex:
         report = IngestReport()
         root = Path(root)
         if not root.exists():
-            raise QABotError(f"{root} does not exist")
+            raise InputError(f"{root} does not exist")
         root_abs = str(root.resolve())
 
         ids, metas = self._all_metadatas()

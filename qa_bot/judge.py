@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, QABotError
+from .errors import ConfigError, LLMUnavailableError
 
 # The fixed question sits in the system message, so llama.cpp keeps it cached between calls:
 # each judgement reads only the passages and the statement (~1 s per call at ~95 prompt tokens/s).
@@ -157,7 +157,7 @@ class LocalJudge(Judge):
             prompt = self._format(messages=_messages(sentence, passages)).prompt
             tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
             if len(tokens) >= llama.n_ctx():
-                raise QABotError(f"a judge prompt of {len(tokens)} tokens does not fit the {llama.n_ctx()}-token context")
+                raise ConfigError(f"a judge prompt of {len(tokens)} tokens does not fit the {llama.n_ctx()}-token context")
             # reuse the KV cache of the longest prefix shared with the previous call
             cached = llama.input_ids[: llama.n_tokens]
             common = 0
@@ -199,7 +199,7 @@ class ServerJudge(Judge):
             r.raise_for_status()
             choice = r.json()["choices"][0]
         except (httpx.HTTPError, ValueError, KeyError, IndexError) as e:
-            raise QABotError(f"the judge server at {self.url} failed ({type(e).__name__}: {str(e)[:120]})") from None
+            raise LLMUnavailableError(f"the judge server at {self.url} failed ({type(e).__name__}: {str(e)[:120]})") from None
         return p_yes_from_choice(choice)
 
 
