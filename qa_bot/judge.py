@@ -27,17 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, LLMUnavailableError
-
-# The fixed question sits in the system message, so llama.cpp keeps it cached between calls:
-# each judgement reads only the passages and the statement (~1 s per call at ~95 prompt tokens/s).
-JUDGE_SYSTEM = (
-    "You check facts. Do the passages state what the statement says (every name, number, date and claim "
-    "in it)? Reply with one word: yes or no."
-)
-JUDGE_USER = """Passages:
-{passages}
-
-Statement: {sentence}"""
+from .prompts import JUDGE_SYSTEM, JUDGE_USER
 
 # P(yes) at or above which a judge accepts a sentence (QA_BOT_JUDGE_THRESHOLD): the best
 # agreement on the calibration half of tests/data/support_pairs.jsonl for the packaged 1.5B model

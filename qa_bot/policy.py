@@ -134,15 +134,6 @@ def verdict(question: str, kept: Sequence[AnswerSentence], dropped: Sequence[Ans
 
 # ---- 4. what to tell the model when it looks again ---------------------------------------------
 
-_WANTS = {"name": "the name", "person": "the name", "place": "the place", "time": "the date or time",
-          "quantity": "the number"}
-_FAULTS = {
-    "repeats_question": "that only repeats the question",
-    "not_an_answer": "that does not give {wants}",
-    "out_of_window": "that is older news than the question asks about",
-}
-
-
 def retry_note(why: str, question: str, draft: str) -> str:
     """The note put under the question for a second draft after a decline of kind ``why``, or ""
     when the decline says nothing the model could act on (it found nothing, or nothing was
@@ -152,11 +143,11 @@ def retry_note(why: str, question: str, draft: str) -> str:
     with the marker if unsure, it gave up on answers it had. Naming its first draft as the wrong
     one worked best (evals/README.md, "the second look's note").
     """
-    if why not in _FAULTS:
+    if why not in prompts.RETRY_FAULTS:
         return ""
-    wants = _WANTS.get(analyse(question).kind or "", "the specific answer")
+    wants = prompts.RETRY_WANTS.get(analyse(question).kind or "", prompts.RETRY_WANTS_DEFAULT)
     quoted = " ".join(strip_citations(draft).split())
     if len(quoted) > 200:
         quoted = quoted[:200].rsplit(" ", 1)[0] + " ..."
     quoted = quoted.rstrip(".")
-    return prompts.RETRY_NOTE.format(draft=quoted, fault=_FAULTS[why].format(wants=wants), wants=wants)
+    return prompts.RETRY_NOTE.format(draft=quoted, fault=prompts.RETRY_FAULTS[why].format(wants=wants), wants=wants)

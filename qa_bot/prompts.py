@@ -39,6 +39,16 @@ Answer (cite passages like [1]):"""
 # the first draft is named as the wrong one and what is wanted said plainly. The system prompt's
 # rule 5 still offers the marker; saying it again here made the model give up on answers it had.
 RETRY_NOTE = '(Not "{draft}": {fault}. Say {wants}.)'
+# {wants}: what the question asks for, by its kind (question.asked_kind); {fault}: why the first
+# draft was declined (policy.verdict's reason). A decline of another kind gets no note.
+RETRY_WANTS = {"name": "the name", "person": "the name", "place": "the place", "time": "the date or time",
+               "quantity": "the number"}
+RETRY_WANTS_DEFAULT = "the specific answer"
+RETRY_FAULTS = {
+    "repeats_question": "that only repeats the question",
+    "not_an_answer": "that does not give {wants}",
+    "out_of_window": "that is older news than the question asks about",
+}
 
 # One evidence item as the model sees it: number, headline and date (so "when" questions can
 # use the publication date) on one line, the selected sentences on the next. Built by
@@ -66,3 +76,15 @@ Last question: {question}
 Standalone question:"""
 
 ABSTAIN_TEXT = "The articles don't say. None of the indexed articles answers this question."
+
+# The independent judge of the eval harness (judge.py; never used to answer). The fixed question
+# sits in the system message, so llama.cpp keeps it cached between calls: each judgement reads
+# only the passages and the statement (~1 s per call at ~95 prompt tokens/s).
+JUDGE_SYSTEM = (
+    "You check facts. Do the passages state what the statement says (every name, number, date and claim "
+    "in it)? Reply with one word: yes or no."
+)
+JUDGE_USER = """Passages:
+{passages}
+
+Statement: {sentence}"""
