@@ -46,7 +46,7 @@ def switch_off(rules: set[str]) -> None:
     if "premise" in rules:
         generate.premise_terms = lambda question, texts: frozenset()
     if "stale" in rules:
-        policy.stale_items = lambda evidence, passages, window: frozenset()
+        policy.older_news_items = lambda evidence, passages, window: frozenset()
     ignored = {"not_an_answer"} if "kind" in rules else set()
     ignored |= {"repeats_question"} if "repeats" in rules else set()
     if ignored:
@@ -85,7 +85,7 @@ def replay(assistant: Assistant, run: Path, asked_on: dict) -> list[tuple[dict, 
         if evidence is None:
             rows.append((r, before, "unreproduced"))
             continue
-        stale = policy.stale_items(evidence, passages, recency_window(q, today))
+        stale = policy.older_news_items(evidence, passages, recency_window(q, today))
         kept, dropped = generate.check_draft(generate.parse_draft(r["draft"], len(evidence)), evidence,
                                              assistant.scorer, q, passages, stale)
         why = policy.verdict(q, kept, dropped)

@@ -71,7 +71,7 @@ def find_date(text: str) -> dt.date | None:
     return min(candidates)[1] if candidates else None
 
 
-def decode(data: bytes, name: str) -> str:
+def decode(data: bytes) -> str:
     """Bytes -> text. UTF-8 (with or without BOM) first; otherwise the likeliest legacy encoding.
 
     Binary files (NUL bytes, many control characters) and bytes no encoding explains are refused.
@@ -567,7 +567,7 @@ def _load_file(path: Path, max_bytes: int, warnings: list[str] | None) -> list[A
     shown = str(path)
     if suffix == ".pdf":
         return [_pdf_article(path.stem, data, shown, warnings)]
-    text = decode(data, path.name)
+    text = decode(data)
     if suffix == ".jsonl":
         return list(_jsonl_articles(text, path, shown, warnings))
     article_id = path.stem

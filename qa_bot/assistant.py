@@ -376,9 +376,9 @@ class Assistant:
             if policy.model_declined(raw):
                 kept, dropped, why = [], [], "model_not_found"
             else:
-                stale = policy.stale_items(evidence, passages, window)
+                older = policy.older_news_items(evidence, passages, window)
                 draft = parse_draft(raw, len(evidence))
-                kept, dropped = check_draft(draft, evidence, self.scorer, standalone, passages, stale)
+                kept, dropped = check_draft(draft, evidence, self.scorer, standalone, passages, older)
                 why = policy.verdict(standalone, kept, dropped)
             timings["check_s"] = timings.get("check_s", 0.0) + time.perf_counter() - t
             wider, note = self._second_look(why, attempt, standalone, passages, today, evidence, window, raw)
@@ -421,7 +421,7 @@ class Assistant:
         if not why or attempt > 1 or not self.settings.second_look:
             return [], ""
         if why == "out_of_window":
-            passages = [p for p in passages if not policy.is_stale(p.article, window)]
+            passages = [p for p in passages if not policy.is_older_news(p.article, window)]
         wider = self.evidence(question, passages, today, scale=2)
         note = policy.retry_note(why, question, raw)
         if note:

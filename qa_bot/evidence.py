@@ -129,7 +129,7 @@ def score_sentences(
         vecs = embed([question, *texts])
         semantic[picked] = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
     w_lex = budget.lexical_weight if embed is not None else 1.0
-    inside = [window is not None and window.holds(p.article.published) for p in passages]
+    inside = [window is not None and window.contains(p.article.published) for p in passages]
     kind = analyse(question).kind
     for i, s in enumerate(flat):
         s.score = w_lex * lexical[i] + (1 - w_lex) * float(semantic[i]) + budget.rank_prior / (1 + s.passage)

@@ -29,6 +29,7 @@ import yaml
 
 from . import __version__
 from .articles import SkipFile, decode, save_new_file
+from .internals import httpx_set_network_backend
 
 if TYPE_CHECKING:
     import httpcore
@@ -157,10 +158,7 @@ def _bound(transport: httpx.HTTPTransport, deadline: float, public_only: bool) -
                     error = e
             raise error or httpcore.ConnectError(f"no address for {host}")
 
-    pool = transport._pool  # httpx has no parameter for httpcore's network backend
-    if not hasattr(pool, "_network_backend"):
-        raise RuntimeError("this httpcore version cannot bound or pin fetches; refusing to fetch")
-    pool._network_backend = Bounded()
+    httpx_set_network_backend(transport, Bounded())  # httpx has no parameter for it
     return transport
 
 
@@ -189,7 +187,7 @@ def fetch(url: str, max_bytes: int, timeout_s: float, public_only: bool = False)
                           transport=_bound(httpx.HTTPTransport(), deadline, public_only),
                           trust_env=not public_only) as client:
             for proxied in client._mounts.values():  # the environment's proxies: bounded in time too
-                if isinstance(proxied, httpx.HTTPTransport) and hasattr(proxied._pool, "_network_backend"):
+                if isinstance(proxied, httpx.HTTPTransport):
                     _bound(proxied, deadline, False)
             with client.stream("GET", url) as r:
                 if r.status_code >= 400:
@@ -250,7 +248,7 @@ def page_markdown(got: Fetched, fallback: dict[str, str] | None = None) -> tuple
 
     if got.content_type and got.content_type not in PAGE_TYPES:
         raise FetchSkip(f"not a web page ({got.content_type})")
-    html = decode(got.body, got.url)
+    html = decode(got.body)
     doc = trafilatura.bare_extraction(_visible_html(html), url=got.url, with_metadata=True,
                                       include_comments=False, include_tables=False)
     text = (getattr(doc, "text", None) or "").strip() if doc is not None else ""

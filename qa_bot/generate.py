@@ -136,15 +136,15 @@ def check_draft(
     scorer: SupportScorer,
     question: str = "",
     passages: Sequence[Passage] = (),
-    stale: frozenset[int] = frozenset(),
+    older_items: frozenset[int] = frozenset(),
 ) -> tuple[list[AnswerSentence], list[AnswerSentence]]:
     """Verify each sentence against the evidence it cites; fix or drop it. Returns (kept, dropped).
 
     A sentence is kept with its own citations when they support it; otherwise with the single
     evidence item that supports it best (if any does); otherwise it is dropped. Terms of the
     question that the cited article states elsewhere (another retrieved passage, its headline)
-    count as present: see ``fidelity.premise_terms``. Items in ``stale`` (from articles well
-    before the week the question asks about: ``policy.stale_items``) never carry a sentence
+    count as present: see ``fidelity.premise_terms``. Items in ``older_items`` (from articles well
+    before the week the question asks about: ``policy.older_news_items``) never carry a sentence
     alone: it moves to a newer item that supports it, or is dropped.
     """
     texts = [e.shown() for e in evidence]
@@ -162,17 +162,17 @@ def check_draft(
     dropped: list[AnswerSentence] = []
     for body, cited in draft.sentences:
         support = scorer.score(body, [texts[n - 1] for n in cited], vouched(cited)) if cited else None
-        older: tuple[int, ...] = ()  # the stale items that alone support it
+        older: tuple[int, ...] = ()  # the older-news items that alone support it
         if support is not None and support.supported:
             # keep only citations that contribute: drop a cited item that adds no support
             needed = _minimal(body, cited, texts, scorer, vouched(cited))
-            if not set(needed) <= stale:
+            if not set(needed) <= older_items:
                 kept.append(AnswerSentence(body, needed, support))
                 continue
             older = needed
         best_n, best = None, None
         for n, text in enumerate(texts, 1):
-            if n in stale:
+            if n in older_items:
                 continue
             s = scorer.score(body, [text], vouched((n,)))
             if best is None or s.score > best.score:

@@ -467,16 +467,16 @@ class ArticleIndex:
                     unreadable.add(file)
                     continue
                 seen[art.id] = art.path
-                stale = hashes_by_article.get(art.id, set()) - {h}
+                superseded = hashes_by_article.get(art.id, set()) - {h}
                 if chunks is None:
                     report.unchanged.append(art.id)
-                    if stale:  # leftovers of an interrupted update
-                        self._delete_versions(art.id, stale)
+                    if superseded:  # leftovers of an interrupted update
+                        self._delete_versions(art.id, superseded)
                     if file_by_article.get(art.id) != file:  # same text, new file: record where it lives now
                         self._relocate(art, h, file)
                     continue
                 (report.updated if complete.get(art.id) else report.added).append(art.id)
-                pending.append(_Pending(art, h, file, chunks, stale))
+                pending.append(_Pending(art, h, file, chunks, superseded))
 
         self._write(pending, report, on_progress, progress)
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, LLMUnavailableError
+from .internals import llama_last_logits
 from .prompts import JUDGE_SYSTEM, JUDGE_USER
 
 # P(yes) at or above which a judge accepts a sentence (QA_BOT_JUDGE_THRESHOLD): the best
@@ -157,7 +158,7 @@ class LocalJudge(Judge):
                 common += 1
             llama.n_tokens = min(common, len(tokens) - 1)
             llama.eval(tokens[llama.n_tokens :])
-            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
+            logits = llama_last_logits(llama)
             shifted = logits - logits.max()
             yes = float(np.log(np.exp(shifted[self._yes]).sum()))
             no = float(np.log(np.exp(shifted[self._no]).sum()))

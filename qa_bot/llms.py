@@ -27,6 +27,7 @@ from pydantic import ConfigDict, PrivateAttr
 
 from .config import Settings, default_cache_dir
 from .errors import LLMUnavailableError, ModelMissingError
+from .internals import InternalsChanged, llama_evaluated_ids, llama_keep_first, llama_restore, llama_state
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,11 @@ class LlamaCppChat(BaseChatModel):
         return "llama-cpp"
 
     @property
+    def prefix_cached(self) -> bool:
+        """Whether the fixed system prompt's KV state is kept for reuse (after ``load``)."""
+        return self._prefix is not None
+
+    @property
     def lock(self) -> threading.Lock:
         """Held while the llama.cpp context is in use (it is not re-entrant); the eval's judge takes it too."""
         return self._lock
@@ -255,7 +261,13 @@ class LlamaCppChat(BaseChatModel):
                 os.replace(tmp, path)
                 self._prune_prefixes(keep=path)
             self._restore_prefix(llama)
-        except Exception:
+        except InternalsChanged:
+            raise  # a llama-cpp-python upgrade: say so, rather than answer slowly without saying why
+        except Exception as e:  # a saved state from another build, a full disk: do without, and say so
+            import warnings
+
+            warnings.warn(f"the answer prompt's cache is off ({type(e).__name__}: {e}); answers start slower",
+                          stacklevel=2)
             self._prefix = None
 
     def _prune_prefixes(self, keep: Path) -> None:
@@ -273,9 +285,6 @@ class LlamaCppChat(BaseChatModel):
         The prefix is found as the common start of two formatted prompts that differ only in
         the user message, so it follows whatever chat template the GGUF carries.
         """
-        import ctypes
-
-        import llama_cpp
         import numpy as np
 
         runs = []
@@ -284,30 +293,17 @@ class LlamaCppChat(BaseChatModel):
                 messages=[{"role": "system", "content": self.prefix_system}, {"role": "user", "content": user}],
                 max_tokens=1, temperature=0,
             )
-            runs.append(np.array(llama._input_ids, dtype=np.intc))
+            runs.append(np.array(llama_evaluated_ids(llama), dtype=np.intc))
         n = 0
         while n < min(map(len, runs)) and runs[0][n] == runs[1][n]:
             n += 1
-        if not n or not llama._ctx.kv_cache_seq_rm(-1, n, -1):
+        if not llama_keep_first(llama, n):
             raise RuntimeError("no shared prefix")
-        llama.n_tokens = n
-        size = llama_cpp.llama_state_get_size(llama._ctx.ctx)
-        buf = (ctypes.c_uint8 * int(size))()
-        written = int(llama_cpp.llama_state_get_data(llama._ctx.ctx, buf, size))
-        return runs[0][:n].copy(), bytes(memoryview(buf)[:written])
+        return runs[0][:n].copy(), llama_state(llama)
 
     def _restore_prefix(self, llama: Any) -> None:
-        import ctypes
-
-        import llama_cpp
-
         ids, state = self._prefix
-        buf = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
-        if llama_cpp.llama_state_set_data(llama._ctx.ctx, buf, len(state)) != len(state):
-            raise RuntimeError("llama.cpp refused the saved state")
-        llama.input_ids[: len(ids)] = ids
-        llama.n_tokens = len(ids)
-        llama._requires_eval = True
+        llama_restore(llama, ids, state)
 
     def _ensure_prefix(self, messages: list[dict]) -> None:
         """Before a call that starts with ``prefix_system``: put its KV state back if the cache lost it."""
@@ -319,7 +315,12 @@ class LlamaCppChat(BaseChatModel):
             return
         try:
             self._restore_prefix(llama)
-        except Exception:
+        except InternalsChanged:
+            raise
+        except Exception as e:
+            import warnings
+
+            warnings.warn(f"the answer prompt's cache is off ({type(e).__name__}: {e})", stacklevel=2)
             self._prefix = None
 
     def _client(self) -> Any:

@@ -8,7 +8,7 @@ The pipeline asks this module at four points (assistant.py):
    -> ``model_not_found``)
 3. after checking: do the supported sentences answer the question? (``verdict``): nothing
    supported -> ``unsupported``, or ``out_of_window`` when what was supported came only from
-   articles well before the week a "this week" question asks about (``stale_items``); only the
+   articles well before the week a "this week" question asks about (``older_news_items``); only the
    question's own premise repeated -> ``repeats_question``; no quantity, time or name of the
    kind asked for -> ``not_an_answer``.
 4. for a second look after a decline: what note goes under the question (``retry_note``)?
@@ -90,12 +90,12 @@ def adds_to_question(answer: str, question: str) -> bool:
     return bool(new_words(answer, question))
 
 
-def is_stale(article: Article, window: DateRange | None) -> bool:
+def is_older_news(article: Article, window: DateRange | None) -> bool:
     """Was ``article`` published well before ``window``, the dates a "this week" question is about?
 
     "Well before" is more than the window's own length before it starts (three weeks back for
     "this week", six months for "recently"): a report written days after the event still counts.
-    Undated articles are never stale.
+    Undated articles are never older news.
     """
     if window is None or window.start is None or article.published is None:
         return False
@@ -103,24 +103,24 @@ def is_stale(article: Article, window: DateRange | None) -> bool:
     return article.published < window.start - span
 
 
-def stale_items(evidence: Sequence[Evidence], passages: Sequence[Passage], window: DateRange | None) -> frozenset[int]:
-    """Evidence numbers of stale articles (``is_stale``), when a retrieved article is from the window.
+def older_news_items(evidence: Sequence[Evidence], passages: Sequence[Passage], window: DateRange | None) -> frozenset[int]:
+    """Evidence numbers of older-news articles (``is_older_news``), when a retrieved article is from the window.
 
     News questions about "this week" recur every week ("Which film tops the box office?",
     "Who resigned?"), so an older article on the same topic states a true fact about the wrong
     week, which no support check can catch. When nothing retrieved is from the window, the
-    user's "this week" means the collection's own time and nothing is stale.
+    user's "this week" means the collection's own time and nothing is older news.
     """
-    if window is None or not any(window.holds(p.article.published) for p in passages):
+    if window is None or not any(window.contains(p.article.published) for p in passages):
         return frozenset()
-    return frozenset(e.n for e in evidence if is_stale(e.passage.article, window))
+    return frozenset(e.n for e in evidence if is_older_news(e.passage.article, window))
 
 
 def verdict(question: str, kept: Sequence[AnswerSentence], dropped: Sequence[AnswerSentence] = ()) -> str:
     """"" when the supported sentences answer ``question``, else the abstention reason.
 
-    ``dropped``: when nothing is kept and the checker dropped a sentence because only stale
-    evidence items supported it (``stale_items``), the reason says so.
+    ``dropped``: when nothing is kept and the checker dropped a sentence because only older-news
+    evidence items supported it (``older_news_items``), the reason says so.
     """
     if not kept:
         return "out_of_window" if any(s.older_news for s in dropped) else "unsupported"

@@ -183,7 +183,7 @@ class Retriever:
         if window is not None:
             # the window's own best matches join the candidates, so a recent article that the
             # whole-index rankings pushed below fetch_k can still be found
-            for chunk, meta, sim in self.index.query(q, self.settings.fetch_k, window.within(dates).where()):
+            for chunk, meta, sim in self.index.query(q, self.settings.fetch_k, window.intersect(dates).where()):
                 candidates.setdefault(chunk.id, (chunk, meta))
                 cosine.setdefault(chunk.id, sim)
                 fused.setdefault(chunk.id, 0.0)

@@ -37,7 +37,7 @@ class DateRange:
             return None
         return conds[0] if len(conds) == 1 else {"$and": conds}
 
-    def within(self, other: DateRange) -> DateRange:
+    def intersect(self, other: DateRange) -> DateRange:
         """The dates in both ranges (an open end takes the other range's end)."""
         starts = [d for d in (self.start, other.start) if d]
         ends = [d for d in (self.end, other.end) if d]
@@ -50,9 +50,11 @@ class DateRange:
             return False
         return (not self.start or d >= date_int(self.start)) and (not self.end or d <= date_int(self.end))
 
-    def holds(self, d: dt.date | None) -> bool:
-        """Does an article published on ``d`` fall in the range (``admits`` for a date, not metadata)?"""
-        return self.admits({"published_int": date_int(d)})
+    def contains(self, d: dt.date | None) -> bool:
+        """Does an article published on ``d`` fall in the range? (An undated one falls outside a bounded range.)"""
+        if d is None:
+            return not (self.start or self.end)
+        return (not self.start or d >= self.start) and (not self.end or d <= self.end)
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ import pytest
 
 from qa_bot.policy import (
     adds_to_question,
-    is_stale,
+    is_older_news,
     model_declined,
+    older_news_items,
     retry_note,
-    stale_items,
     verdict,
 )
 from qa_bot.question import asked_kind, gives_kind, recency_window
@@ -170,17 +170,17 @@ def _passage(published: dt.date | None, aid: str = "a") -> Passage:
 )
 def test_an_article_is_stale_only_well_before_the_week_asked_about(question, published, stale):
     article = _passage(published).article
-    assert is_stale(article, recency_window(question, TODAY)) is stale
+    assert is_older_news(article, recency_window(question, TODAY)) is stale
 
 
 def test_stale_items_need_an_article_from_the_week_asked_about():
     window = recency_window("Which film topped the box office this week?", TODAY)
     old, new = _passage(dt.date(2024, 2, 1), "old"), _passage(dt.date(2024, 6, 12), "new")
     evidence = [Evidence(1, old, 0, 1), Evidence(2, new, 0, 1)]
-    assert stale_items(evidence, [old, new], window) == {1}
+    assert older_news_items(evidence, [old, new], window) == {1}
     # nothing retrieved is from that week: "this week" means the collection's own time
-    assert stale_items(evidence[:1], [old], window) == frozenset()
-    assert stale_items(evidence, [old, new], None) == frozenset()
+    assert older_news_items(evidence[:1], [old], window) == frozenset()
+    assert older_news_items(evidence, [old, new], None) == frozenset()
 
 
 def test_verdict_says_when_only_older_news_supported_the_answer():

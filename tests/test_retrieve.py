@@ -109,9 +109,9 @@ def test_date_ranges_intersect_with_open_ends():
     from qa_bot.types import DateRange
 
     week = DateRange(dt.date(2022, 6, 28), dt.date(2022, 7, 9))
-    assert week.within(DateRange()) == week  # no user filter: the window alone
-    assert week.within(DateRange(dt.date(2022, 7, 1), None)) == DateRange(dt.date(2022, 7, 1), dt.date(2022, 7, 9))
-    assert week.within(DateRange(None, dt.date(2022, 7, 2))) == DateRange(dt.date(2022, 6, 28), dt.date(2022, 7, 2))
+    assert week.intersect(DateRange()) == week  # no user filter: the window alone
+    assert week.intersect(DateRange(dt.date(2022, 7, 1), None)) == DateRange(dt.date(2022, 7, 1), dt.date(2022, 7, 9))
+    assert week.intersect(DateRange(None, dt.date(2022, 7, 2))) == DateRange(dt.date(2022, 6, 28), dt.date(2022, 7, 2))
 
 
 def test_bm25_is_saved_and_a_new_process_loads_it_instead_of_rereading_the_index(make_settings, embedder, corpus_copy):
