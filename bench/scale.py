@@ -94,7 +94,7 @@ def grow(data_dir: Path, source: Path, target: int) -> int:
                 flush()
                 print(f"\r  {total:,} chunks ({time.perf_counter() - t:.0f}s)", end="", flush=True)
     flush()
-    a.index._bump()  # the index changed: the next process must rebuild BM25
+    a.index.mark_changed()  # the index changed: the next process must rebuild BM25
     print()
     return total
 

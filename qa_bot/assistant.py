@@ -42,6 +42,7 @@ from .index import ArticleIndex, Embedder, IndexedArticle
 from .library import Library, Removed
 from .question import analyse
 from .retrieve import Retriever
+from .sync import sync
 from .types import Answer, AnswerSentence, DateRange, Evidence, IngestReport, Passage
 
 if TYPE_CHECKING:  # llms.py and LangChain load with the model, not for `qa-bot library` or `search`
@@ -257,7 +258,7 @@ class Assistant:
         on_progress: Callable[[int, int], None] | None = None,
         progress: bool = False,
     ) -> IngestReport:
-        return self.index.sync(Path(path), prune=prune, on_progress=on_progress, progress=progress)
+        return sync(self.index, Path(path), prune=prune, on_progress=on_progress, progress=progress)
 
     def search(
         self, question: str, k: int | None = None, dates: DateRange | None = None, today: dt.date | None = None

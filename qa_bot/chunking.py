@@ -15,6 +15,10 @@ from collections.abc import Callable
 from .text import MONTH_ABBREVIATIONS
 from .types import Article, Chunk
 
+# Bump when chunking changes in a way that changes chunks (sentence splitting, overlap, headers):
+# part of every article's content hash (sync.recipe), so the next ingest re-chunks.
+CHUNKER_VERSION = 1
+
 EMBEDDER_WINDOW = 256  # all-MiniLM-L6-v2 max_seq_length, including [CLS] and [SEP]
 HEADER_MAX_TOKENS = 48
 

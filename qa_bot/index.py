@@ -1,4 +1,5 @@
-"""Chroma + our own embedder + incremental sync. The index is its own manifest.
+"""The Chroma adapter: chunks with our own embeddings, written, listed, searched and deleted.
+The index is its own manifest; what to write and delete is decided by sync.py.
 
 Every chunk carries its article's content hash and chunk count in its metadata. An article
 is "indexed" only when the index holds exactly ``n_chunks`` chunks of its current hash, so a
@@ -9,7 +10,6 @@ old version's are deleted, and a half-written article is simply written again.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
 import os
 import time
@@ -23,11 +23,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from .articles import SkipFile, iter_files, load_file
-from .chunking import chunk_article, embed_text, header_for
+from .chunking import embed_text, header_for
 from .config import Settings
-from .embedder import EMBEDDER_NAME, INT8_RECIPE, Embedder, shared_embedder
-from .errors import ConfigError, IndexMissingError, IndexUnavailableError, InputError
+from .embedder import Embedder, shared_embedder
+from .errors import ConfigError, IndexMissingError, IndexUnavailableError
 from .types import Article, Chunk, IngestReport, date_int
 
 
@@ -43,36 +42,6 @@ def usable_data_dir(path: Path) -> None:
         raise IndexUnavailableError(
             f"cannot use {path} as the data dir (QA_BOT_DATA_DIR / --data-dir): {e.strerror or e}"
         ) from None
-
-
-# Bump when chunking changes in a way that changes chunks (sentence splitting, overlap, headers).
-CHUNKER_VERSION = 1
-
-
-def recipe(settings: Settings) -> str:
-    """How chunks and vectors are made: part of every article's content hash, so an index built
-    with another chunk size, chunker or embedder is re-embedded by the next ingest instead of
-    silently keeping old chunks. (The ONNX and torch runtimes give the same vectors: one recipe.)"""
-    precision = f";{INT8_RECIPE}" if settings.index_precision == "int8" else ""
-    return f"{EMBEDDER_NAME}{precision};chunker-{CHUNKER_VERSION};{settings.chunk_tokens}"
-
-
-def article_hash(article: Article, made_with: str = "") -> str:
-    h = hashlib.sha256(made_with.encode("utf-8"))
-    for part in (
-        article.title,
-        article.published.isoformat() if article.published else "",
-        article.source,
-        article.url,
-        article.text,
-    ):
-        h.update(part.encode("utf-8"))
-        h.update(b"\x00")
-    if article.author:
-        h.update(b"\x00author\x00" + article.author.encode("utf-8"))
-    if article.suspect:  # a change of verdict re-writes the article's chunks with the new flag
-        h.update(article.suspect.encode("utf-8"))
-    return h.hexdigest()[:16]
 
 
 def _chunk_meta(
@@ -147,22 +116,14 @@ class IndexedArticle:
 
 
 @dataclass
-class _Pending:
+class NewVersion:
+    """An article's new chunks to write, and the versions they replace."""
+
     article: Article
     content_hash: str
     file: str
     chunks: list[Chunk]
     replaces: set[str]  # other content hashes of this article to delete once the new one is in
-
-
-def _held_elsewhere(article_id: str, owner: str, file: str, holds: dict[str, set[str]]) -> bool:
-    """True when ``owner``, the file ``article_id`` is indexed from, is not ``file`` and still
-    holds that article: read in this sync and yielding it, or not read now but still there."""
-    if owner == file:
-        return False
-    if owner in holds:
-        return article_id in holds[owner]
-    return os.path.exists(owner)
 
 
 class _ServerCollection:
@@ -275,11 +236,11 @@ class ArticleIndex:
             self._count_at = (now, self.count(), stamp)
         return f"{stamp}:{self._count_at[1]}"
 
-    def _bump(self) -> None:
+    def mark_changed(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self._stamp.write_text(uuid.uuid4().hex)
 
-    def _all_metadatas(self) -> tuple[list[str], list[dict[str, Any]]]:
+    def chunk_metadatas(self) -> tuple[list[str], list[dict[str, Any]]]:
         ids: list[str] = []
         metas: list[dict[str, Any]] = []
         total = self.count()
@@ -302,11 +263,11 @@ class ArticleIndex:
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 if whole_record(doc, meta):
                     out.append((chunk_from_record(cid, doc, meta), meta))
-        complete = self._complete_hashes([m for _, m in out])
+        complete = self.complete_hashes([m for _, m in out])
         return [(c, m) for c, m in out if complete.get(m["article_id"]) == m["content_hash"]]
 
     @staticmethod
-    def _complete_hashes(metas: Iterable[dict[str, Any]]) -> dict[str, str]:
+    def complete_hashes(metas: Iterable[dict[str, Any]]) -> dict[str, str]:
         """article_id -> the content hash that is fully indexed (all its chunks present)."""
         counts: dict[tuple[str, str], int] = defaultdict(int)
         expected: dict[tuple[str, str], int] = {}
@@ -317,8 +278,8 @@ class ArticleIndex:
         return {aid: h for (aid, h), n in counts.items() if n == expected[(aid, h)]}
 
     def articles(self) -> list[IndexedArticle]:
-        _, metas = self._all_metadatas()
-        complete = self._complete_hashes(metas)
+        _, metas = self.chunk_metadatas()
+        complete = self.complete_hashes(metas)
         seen: dict[str, IndexedArticle] = {}
         for m in metas:
             aid = m["article_id"]
@@ -393,105 +354,10 @@ class ArticleIndex:
         got = self.collection.get(where={"article_id": article_id}, include=[])
         if got["ids"]:
             self.collection.delete(ids=got["ids"])
-            self._bump()
+            self.mark_changed()
         return len(got["ids"])
 
-    def sync(
-        self,
-        root: Path,
-        prune: bool = True,
-        on_progress: Callable[[int, int], None] | None = None,
-        progress: bool = False,
-    ) -> IngestReport:
-        """Make the index match the articles under ``root`` (a folder or a single file).
-
-        New and changed articles are embedded; unchanged ones are left alone; with ``prune``,
-        indexed articles whose file lies under ``root`` but no longer yields them are removed.
-        """
-        t0 = time.perf_counter()
-        report = IngestReport()
-        root = Path(root)
-        if not root.exists():
-            raise InputError(f"{root} does not exist")
-        root_abs = str(root.resolve())
-
-        ids, metas = self._all_metadatas()
-        complete = self._complete_hashes(metas)
-        hashes_by_article: dict[str, set[str]] = defaultdict(set)
-        file_by_article: dict[str, str] = {}
-        for m in metas:
-            hashes_by_article[m["article_id"]].add(m["content_hash"])
-            file_by_article[m["article_id"]] = m.get("file", "")
-
-        max_bytes = int(self.settings.max_file_mb * 1_000_000)
-        made_with = recipe(self.settings)
-        seen: dict[str, str] = {}
-        unreadable: set[str] = set()  # files skipped this run: their indexed articles are kept, not pruned
-        pending: list[_Pending] = []
-        loaded: list[tuple[str, list[Article]]] = []
-        for path, why_not in iter_files(root):
-            warnings: list[str] = []
-            try:
-                if why_not:
-                    raise SkipFile(why_not)
-                arts = load_file(path, max_bytes, warnings, self.settings.file_timeout_s)
-            except SkipFile as e:
-                report.skipped.append((str(path), str(e)))
-                unreadable.add(str(path.resolve()) if not path.is_symlink() else str(path.absolute()))
-                continue
-            report.warnings.extend((str(path), w) for w in warnings)
-            loaded.append((str(path.resolve()), arts))
-        # which ids each file read in this run holds: an article that left its file for another
-        # moves with it; an id that another file still holds is not taken over
-        holds = {file: {a.id for a in arts} for file, arts in loaded}
-
-        for file, arts in loaded:
-            for art in arts:
-                if art.id in seen:
-                    report.skipped.append(
-                        (art.path, f"duplicate article id {art.id!r} (already read from {seen[art.id]})")
-                    )
-                    continue
-                owner = file_by_article.get(art.id, file)
-                if _held_elsewhere(art.id, owner, file, holds):
-                    # never let one file's article replace another file's that is still there
-                    report.skipped.append((art.path, f"article id {art.id!r} is already used by {owner}"))
-                    continue
-                try:
-                    h = article_hash(art, made_with)
-                    chunks = None if complete.get(art.id) == h else chunk_article(
-                        art, self.embedder.count_tokens, self.settings.chunk_tokens
-                    )
-                except Exception as e:
-                    report.skipped.append((art.path, f"could not be chunked ({type(e).__name__})"))
-                    unreadable.add(file)
-                    continue
-                seen[art.id] = art.path
-                superseded = hashes_by_article.get(art.id, set()) - {h}
-                if chunks is None:
-                    report.unchanged.append(art.id)
-                    if superseded:  # leftovers of an interrupted update
-                        self._delete_versions(art.id, superseded)
-                    if file_by_article.get(art.id) != file:  # same text, new file: record where it lives now
-                        self._relocate(art, h, file)
-                    continue
-                (report.updated if complete.get(art.id) else report.added).append(art.id)
-                pending.append(_Pending(art, h, file, chunks, superseded))
-
-        self._write(pending, report, on_progress, progress)
-
-        if prune:
-            for aid, file in file_by_article.items():
-                under = file == root_abs or file.startswith(root_abs.rstrip(os.sep) + os.sep)
-                if under and aid not in seen and file not in unreadable:
-                    self._delete_versions(aid, hashes_by_article[aid])
-                    report.removed.append(aid)
-        if pending or report.removed:
-            self._bump()
-        report.seconds = time.perf_counter() - t0
-        return report
-
-    def _relocate(self, article: Article, content_hash: str, file: str) -> None:
+    def relocate(self, article: Article, content_hash: str, file: str) -> None:
         got = self.collection.get(
             where={"$and": [{"article_id": article.id}, {"content_hash": content_hash}]}, include=["metadatas"]
         )
@@ -509,13 +375,13 @@ class ArticleIndex:
                 self._write_limit = 5461
         return self._write_limit
 
-    def _delete_versions(self, article_id: str, hashes: set[str]) -> None:
+    def delete_versions(self, article_id: str, hashes: set[str]) -> None:
         for h in hashes:
             self.collection.delete(where={"$and": [{"article_id": article_id}, {"content_hash": h}]})
 
-    def _write(
+    def write(
         self,
-        pending: list[_Pending],
+        pending: list[NewVersion],
         report: IngestReport,
         on_progress: Callable[[int, int], None] | None,
         progress: bool,
@@ -554,7 +420,7 @@ class ArticleIndex:
                     )
                 for p, c in round_:  # old versions go only once the new one is wholly in
                     if p.replaces and c is p.chunks[-1]:
-                        self._delete_versions(p.article.id, p.replaces)
+                        self.delete_versions(p.article.id, p.replaces)
                 done += len(round_)
                 report.chunks_embedded += len(round_)
                 bar.update(len(round_))

@@ -26,6 +26,7 @@ from .config import Settings
 from .errors import InputError, QABotError
 from .fetch import Fetcher, FetchReport, is_url
 from .index import ArticleIndex, IndexedArticle
+from .sync import sync
 from .types import IngestReport
 
 __all__ = ["Added", "Library", "Removed"]
@@ -107,7 +108,7 @@ class Library:
         again (it was only ever ours), so a failed upload leaves no trace."""
         added = Added(given or path.name, path)
         try:
-            added.report = self.index.sync(path, prune=False)
+            added.report = sync(self.index, path, prune=False)
         except QABotError as e:
             added.error = str(e)
         if not added.kept:

@@ -157,11 +157,12 @@ def test_a_server_that_goes_away_is_a_one_line_error(tmp_path, embedder):
 def test_an_article_longer_than_one_server_write_is_indexed_whole(chroma_server, make_settings, embedder, tmp_path,
                                                                  remember_vectors):
     from qa_bot.index import ArticleIndex
+    from qa_bot.sync import sync
     from tests.test_index import long_article
 
     index = ArticleIndex(make_settings(chunk_tokens=32, chroma_url=chroma_server, collection="live-long"), embedder)
     remember_vectors(index)
-    r = index.sync(long_article(tmp_path / "long"))
+    r = sync(index, long_article(tmp_path / "long"))
     n = {a.id: a.chunks for a in index.articles()}
     assert n["long-log"] > index.client.get_max_batch_size(), "the test article must need more than one write"
     assert sorted(r.added) == ["long-log", "z-short"] and index.count() == n["long-log"] + n["z-short"]

@@ -114,6 +114,7 @@ def test_nested_markup_never_multiplies_text():
 
 def test_a_file_over_its_time_budget_is_skipped_and_the_rest_is_indexed(make_settings, embedder, tmp_path):
     from qa_bot.index import ArticleIndex
+    from qa_bot.sync import sync
 
     corpus = tmp_path / "c"
     corpus.mkdir()
@@ -121,7 +122,7 @@ def test_a_file_over_its_time_budget_is_skipped_and_the_rest_is_indexed(make_set
                                       + "</td></tr></table>" * 30_000 + "</body></html>")
     good(corpus, "after.txt", "aftergood")
     index = ArticleIndex(make_settings(file_timeout_s=0.05), embedder)
-    r = index.sync(corpus)
+    r = sync(index, corpus)
     assert r.added == ["after"]
     [(path, why)] = r.skipped
     assert path.endswith("deep.html") and "took longer than 0.05 s to read" in why

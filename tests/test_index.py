@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qa_bot.index import ArticleIndex
+from qa_bot.sync import sync
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def _ids(index):
 
 
 def test_add_then_unchanged_then_change_then_delete(index, corpus_copy):
-    r = index.sync(corpus_copy)
+    r = sync(index, corpus_copy)
     assert sorted(r.added) == [
         "brief-ferry",
         "brief-library",
@@ -28,39 +29,39 @@ def test_add_then_unchanged_then_change_then_delete(index, corpus_copy):
     assert {p.rsplit("/", 1)[-1] for p, _ in r.skipped} == {"empty.txt", "picture.md"}
     assert r.chunks_embedded == index.count() > 0
 
-    r = index.sync(corpus_copy)
+    r = sync(index, corpus_copy)
     assert r.chunks_embedded == 0 and not r.added and not r.updated and len(r.unchanged) == 5
 
     bridge = corpus_copy / "harbor-bridge.md"
     bridge.write_text(bridge.read_text().replace("11,000 vehicles", "12,500 vehicles"))
-    r = index.sync(corpus_copy)
+    r = sync(index, corpus_copy)
     assert r.updated == ["harbor-bridge"] and not r.added and r.chunks_embedded > 0
     docs = index.collection.get(where={"article_id": "harbor-bridge"}, include=["documents"])["documents"]
     assert any("12,500 vehicles" in d for d in docs) and not any("11,000" in d for d in docs)
 
     (corpus_copy / "sub" / "orchard-festival.html").unlink()
-    r = index.sync(corpus_copy)
+    r = sync(index, corpus_copy)
     assert r.removed == ["orchard-festival"]
     assert "orchard-festival" not in _ids(index)
     assert not index.collection.get(where={"article_id": "orchard-festival"})["ids"]
 
 
 def test_file_that_turns_bad_keeps_its_indexed_article(index, corpus_copy):
-    index.sync(corpus_copy)
+    sync(index, corpus_copy)
     (corpus_copy / "harbor-bridge.md").write_bytes(b"\x00\x01binary now")
-    r = index.sync(corpus_copy)
+    r = sync(index, corpus_copy)
     assert "harbor-bridge" in _ids(index) and not r.removed
     assert any("binary" in reason for _, reason in r.skipped)
 
 
 def test_ingesting_one_folder_does_not_prune_another(index, corpus_copy, tmp_path):
-    index.sync(corpus_copy / "sub")
+    sync(index, corpus_copy / "sub")
     other = tmp_path / "other"
     other.mkdir()
     (other / "note.txt").write_text(
         "Pellston Council Votes on Budget\n\nThe council approved the budget on Monday."
     )
-    index.sync(other)
+    sync(index, other)
     assert _ids(index) == ["note", "orchard-festival"]
 
 
@@ -72,7 +73,7 @@ class Interrupt(KeyboardInterrupt):
 def test_interrupted_sync_leaves_a_consistent_index(index, corpus_copy, monkeypatch, fail_at):
     """Ctrl-C at any write (1: the upsert of both changed articles, 2: dropping the bridge's old
     version): no half-indexed article is listed, and a re-run completes the job."""
-    index.sync(corpus_copy)
+    sync(index, corpus_copy)
     before = {a.id: a.chunks for a in index.articles()}
     bridge = corpus_copy / "harbor-bridge.md"
     bridge.write_text(bridge.read_text() + "\nA new paragraph about the bridge's lighting was added later.\n")
@@ -96,7 +97,7 @@ def test_interrupted_sync_leaves_a_consistent_index(index, corpus_copy, monkeypa
     monkeypatch.setattr(coll, "upsert", counting(real_upsert))
     monkeypatch.setattr(coll, "delete", counting(real_delete))
     with pytest.raises(KeyboardInterrupt):
-        index.sync(corpus_copy)
+        sync(index, corpus_copy)
     monkeypatch.setattr(coll, "upsert", real_upsert)
     monkeypatch.setattr(coll, "delete", real_delete)
 
@@ -106,7 +107,7 @@ def test_interrupted_sync_leaves_a_consistent_index(index, corpus_copy, monkeypa
     for _chunk, meta in index.all_chunks():
         assert meta["article_id"] in listed
 
-    r = index.sync(corpus_copy)
+    r = sync(index, corpus_copy)
     assert "new" in _ids(index)
     docs = index.collection.get(where={"article_id": "harbor-bridge"}, include=["documents"])["documents"]
     assert any("lighting" in d for d in docs)
@@ -114,13 +115,13 @@ def test_interrupted_sync_leaves_a_consistent_index(index, corpus_copy, monkeypa
     for a in index.articles():
         hashes = {m["content_hash"] for m in index.collection.get(where={"article_id": a.id})["metadatas"]}
         assert len(hashes) == 1, a.id
-    assert index.sync(corpus_copy).chunks_embedded == 0
+    assert sync(index, corpus_copy).chunks_embedded == 0
     assert (r.chunks_embedded > 0) == (fail_at == 1)  # after the upsert went through, only the delete is redone
 
 
 def test_readers_skip_a_record_another_process_is_still_writing(index, corpus_copy, embedder):
     """Chroma can show a reader a row whose metadata is not written yet; it must be passed over."""
-    index.sync(corpus_copy)
+    sync(index, corpus_copy)
     before = _ids(index)
     vec = embedder.embed(["harbor bridge tolls"], 1)[0]
     index.collection.add(ids=["half-written"], embeddings=[vec.tolist()], documents=["harbor bridge tolls"])
@@ -162,11 +163,11 @@ def test_search_runs_while_another_process_ingests(make_settings, embedder, tmp_
 
 
 def test_an_article_id_held_by_another_file_is_never_taken_over(index, corpus_copy, tmp_path):
-    index.sync(corpus_copy)
+    sync(index, corpus_copy)
     other = tmp_path / "other"
     other.mkdir()
     (other / "harbor-bridge.txt").write_text("Impostor title for the bridge\n\nA different article that reuses the id.\n")
-    r = index.sync(other)
+    r = sync(index, other)
     assert not r.added and not r.updated
     assert [reason for _, reason in r.skipped] == [f"article id 'harbor-bridge' is already used by {corpus_copy.resolve() / 'harbor-bridge.md'}"]
     titles = {a.id: a.title for a in index.articles()}
@@ -182,10 +183,10 @@ def test_an_article_that_moves_between_jsonl_files_moves_in_one_sync(index, tmp_
     keep = {"id": "stayer", "title": "A staying story", "text": "The story of a record that stays where it is, told."}
     (folder / "b.jsonl").write_text(json.dumps(keep) + "\n" + json.dumps(rec) + "\n")
     (folder / "a.jsonl").write_text("")
-    index.sync(folder)
+    sync(index, folder)
     (folder / "b.jsonl").write_text(json.dumps(keep) + "\n")
     (folder / "a.jsonl").write_text(json.dumps(rec) + "\n")  # read first, while b.jsonl is still its owner
-    r = index.sync(folder)
+    r = sync(index, folder)
     assert not r.removed and not r.skipped and "mover" in r.unchanged  # same text: nothing re-embedded
     assert {a.id: a.path for a in index.articles()}["mover"].endswith("a.jsonl:1")
 
@@ -193,26 +194,26 @@ def test_an_article_that_moves_between_jsonl_files_moves_in_one_sync(index, tmp_
 def test_an_index_built_with_other_chunk_settings_is_re_embedded(make_settings, embedder, corpus_copy):
     """Changing the chunk size (or the chunker, or the embedder) must not leave old chunks behind."""
     first = ArticleIndex(make_settings(chunk_tokens=180), embedder)
-    first.sync(corpus_copy)
+    sync(first, corpus_copy)
     before = {a.id: a.chunks for a in first.articles()}
     smaller = ArticleIndex(make_settings(chunk_tokens=64), embedder)
-    r = smaller.sync(corpus_copy)
+    r = sync(smaller, corpus_copy)
     assert sorted(r.updated) == sorted(before) and not r.added and r.chunks_embedded > 0
     after = {a.id: a.chunks for a in smaller.articles()}
     assert sum(after.values()) > sum(before.values())  # smaller chunks: more of them, and only the new ones
     metas = smaller.collection.get(include=["metadatas"])["metadatas"]
     assert len({(m["article_id"], m["content_hash"]) for m in metas}) == len(after)
-    again = smaller.sync(corpus_copy)
+    again = sync(smaller, corpus_copy)
     assert not again.updated and again.chunks_embedded == 0  # and then it is stable
 
 
 def test_int8_chunks_stay_close_to_fp32_and_switching_precision_re_embeds(make_settings, embedder, corpus_copy):
     from qa_bot.embedder import shared_embedder
-    from qa_bot.index import recipe
+    from qa_bot.sync import recipe
 
     assert make_settings().index_precision == "int8"  # the default: 1.7x faster ingest, same answers
     quick = ArticleIndex(make_settings(index_precision="int8"), embedder)
-    quick.sync(corpus_copy)
+    sync(quick, corpus_copy)
     texts = [c.text for c, _ in quick.all_chunks()]
     assert len(texts) >= 5
     cos = (shared_embedder("onnx-int8").embed(texts) * embedder.embed(texts)).sum(axis=1)
@@ -222,7 +223,7 @@ def test_int8_chunks_stay_close_to_fp32_and_switching_precision_re_embeds(make_s
     assert recipe(make_settings(index_precision="int8")) != recipe(make_settings(index_precision="fp32"))
 
     exact = ArticleIndex(make_settings(index_precision="fp32"), embedder)
-    r = exact.sync(corpus_copy)
+    r = sync(exact, corpus_copy)
     assert len(r.updated) == 5 and r.chunks_embedded > 0  # every article re-embedded with the exact model
     from qa_bot.chunking import embed_text, header_for
     from qa_bot.index import article_from_meta
@@ -252,11 +253,11 @@ def test_an_article_longer_than_one_chroma_write_is_indexed_whole(make_settings,
     index = ArticleIndex(make_settings(chunk_tokens=32), embedder)
     remember_vectors(index)
     limit = index.client.get_max_batch_size()
-    r = index.sync(long_article(tmp_path / "long"))
+    r = sync(index, long_article(tmp_path / "long"))
     n = {a.id: a.chunks for a in index.articles()}
     assert n["long-log"] > limit, "the test article must need more than one write"
     assert sorted(r.added) == ["long-log", "z-short"] and index.count() == n["long-log"] + n["z-short"]
     # unchanged on the next run, and the far end of the long article is in
-    assert index.sync(tmp_path / "long").chunks_embedded == 0
+    assert sync(index, tmp_path / "long").chunks_embedded == 0
     got = index.collection.get(where={"article_id": "long-log"}, include=["documents"])["documents"]
     assert any("closed its ferry log" in d for d in got)
