@@ -8,7 +8,7 @@ PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser index run serve chat test stress lint bench bench-scale eval clean
+.PHONY: setup browser index run serve chat test test-fast stress lint bench bench-scale eval clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,12 @@ chat: index
 
 test: setup browser
 	$(BIN)/python -m pytest -q
+
+# the tests that need no model weights, browser or server, in under a minute: parsing, chunking,
+# the index's bookkeeping on a real Chroma, evidence selection, the answer rules, API shapes, CLI
+# arguments (a weightless stand-in embedder, tests/fakes.py; see tests/conftest.py)
+test-fast: setup
+	QA_BOT_TEST_LANE=fast $(BIN)/python -m pytest -q
 
 # kill -9 an ingest 20 times at random moments (articles changed between), then check the index
 stress: setup

@@ -199,7 +199,7 @@ class ArticleIndex:
 
     @property
     def embedder(self) -> Embedder:
-        if not isinstance(self._embedder, Embedder):
+        if not hasattr(self._embedder, "embed"):  # a factory: build the embedder on first use
             self._embedder = self._embedder()
         return self._embedder
 
@@ -208,9 +208,10 @@ class ArticleIndex:
         """What embeds chunks at ingest: the per-channel int8 export (QA_BOT_INDEX_PRECISION=int8,
         the default; 1.8x faster) or the query embedder itself (fp32). Either way the vectors live
         in one space: a fp32 question against int8 chunks retrieved as well as int8 against int8 on dev."""
-        if self.settings.index_precision == "int8":
+        embedder = self.embedder
+        if self.settings.index_precision == "int8" and isinstance(embedder, Embedder):
             return shared_embedder("onnx-int8", self.settings.model_cache_dir)
-        return self.embedder
+        return embedder  # fp32, or an embedder other than the packaged MiniLM: it embeds its own chunks
 
     # ---- reading -------------------------------------------------------------------------
 

@@ -1,6 +1,12 @@
 """Shared fixtures: the real embedder, real Chroma in temp dirs, the real local LLM.
 
 Heavy things are session-scoped so the suite loads each model once.
+
+Two lanes. ``make test`` runs everything with the real models. ``make test-fast``
+(QA_BOT_TEST_LANE=fast) runs, in under a minute, every test that needs no model weights: the
+``embedder`` fixture is then tests/fakes.HashingEmbedder, and tests that need the real models
+and the slow ones (the ``slow`` mark, the LLM fixtures, the modules in ``_SLOW_MODULES``) are
+left out.
 """
 
 from __future__ import annotations
@@ -29,8 +35,50 @@ def _isolated_env(monkeypatch):
             monkeypatch.delenv(key)
 
 
+FAST_LANE = os.environ.get("QA_BOT_TEST_LANE") == "fast"
+# whole modules that start `qa-bot` processes, servers or a browser, run the real LLM, or
+# ingest large or many files throughout
+_SLOW_MODULES = {"test_web", "test_api", "test_integration", "test_judges", "test_stress", "test_chroma_server",
+                 "test_terminal", "test_injection", "test_llms", "test_more_ways_in", "test_hostile_ingest"}
+_SLOW_FIXTURES = {"seed_assistant", "llama_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    if not FAST_LANE:
+        return
+    keep, drop = [], []
+    for item in items:
+        needs = (item.get_closest_marker("slow") is not None or item.module.__name__.split(".")[-1] in _SLOW_MODULES
+                 or _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())))
+        (drop if needs else keep).append(item)
+    items[:] = keep
+    config.hook.pytest_deselected(items=drop)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_weights_in_the_fast_lane():
+    """A test in the fast lane that loads a model fails at once, instead of making the lane slow."""
+    if not FAST_LANE:
+        yield
+        return
+    from qa_bot import embedder, llms
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the fast lane loads no model weights: mark this test @pytest.mark.slow")
+
+    saved = embedder.model_dir, llms.ensure_local_model
+    embedder.model_dir = llms.ensure_local_model = refuse
+    yield
+    embedder.model_dir, llms.ensure_local_model = saved
+
+
 @pytest.fixture(scope="session")
 def embedder():
+    """The real MiniLM embedder; in the fast lane, a weightless stand-in (tests/fakes.py)."""
+    if FAST_LANE:
+        from tests.fakes import HashingEmbedder
+
+        return HashingEmbedder()
     from qa_bot.index import Embedder
 
     return Embedder()

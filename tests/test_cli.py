@@ -56,6 +56,7 @@ def test_ask_before_ingest_says_what_to_do(tmp_path):
     assert "qa-bot ingest" in one_line_error(qa("ask", "When?", data_dir=tmp_path))
 
 
+@pytest.mark.slow  # `qa-bot ingest` in a process of its own: the real embedder
 def test_ingest_reports_counts_and_skips_then_search_finds_passages(tmp_path):
     p = qa("ingest", "-q", str(TEST_CORPUS), data_dir=tmp_path)
     assert p.returncode == 0, p.stderr
@@ -75,6 +76,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow  # `qa-bot ingest` in a process of its own: the real embedder
 def test_dead_llm_server_is_a_one_line_error(tmp_path):
     assert qa("ingest", "-q", str(SEED_CORPUS), data_dir=tmp_path).returncode == 0
     url = f"http://127.0.0.1:{_free_port()}/v1"
@@ -90,6 +92,7 @@ def test_bad_arguments_exit_nonzero(tmp_path, arg):
     assert p.returncode != 0 and "Traceback" not in p.stderr
 
 
+@pytest.mark.slow  # `qa-bot ingest` in a process of its own: the real embedder
 def test_global_flags_before_the_subcommand_are_kept(tmp_path):
     """`qa-bot --data-dir X ingest` used to index into the default folder: the subcommand's own copy of
     the flag reset it."""
@@ -101,6 +104,7 @@ def test_global_flags_before_the_subcommand_are_kept(tmp_path):
     assert any(line.startswith("data_dir ") and str(elsewhere) in line for line in p.stdout.splitlines())
 
 
+@pytest.mark.slow  # `qa-bot ingest` in a process of its own: the real embedder
 @pytest.mark.integration
 def test_verbose_ask_says_where_the_time_went_and_what_the_model_read(tmp_path):
     assert qa("ingest", "-q", str(SEED_CORPUS), data_dir=tmp_path).returncode == 0
@@ -137,6 +141,7 @@ def test_a_refused_serve_loads_nothing_heavy_first(tmp_path):
     assert "refusing to serve" in refusal and loaded == "[]", p.stdout
 
 
+@pytest.mark.slow  # `qa-bot ingest` in a process of its own: the real embedder
 def test_library_and_search_start_without_the_model_stack(tmp_path):
     """`qa-bot library` and `search` need Chroma and the embedder, not LangChain or llama.cpp
     (~1 s of imports here): those load with the model."""

@@ -88,6 +88,7 @@ def test_model_marker_means_abstention_and_is_never_streamed(assistant_with):
     assert events[-1].answer.abstain_reason == "model_not_found"
 
 
+@pytest.mark.slow  # needs MiniLM's sense of meaning to retrieve the passage
 def test_a_declined_draft_gets_a_second_look_with_more_evidence(assistant_with):
     a = assistant_with("NOT_IN_ARTICLES", "Drivers pay a toll of $2 [1].", evidence_chars=200)
     events = list(a.ask_stream("How much is the toll on the Harbor Bridge?"))
@@ -126,6 +127,7 @@ def test_malformed_questions_are_refused(assistant_with, q):
         a.ask(q)
 
 
+@pytest.mark.slow  # needs MiniLM's sense of meaning to retrieve the passage
 def test_follow_up_is_condensed_before_retrieval(assistant_with):
     a = assistant_with("How much is the toll on the Harbor Bridge?", "Drivers pay a toll of $2 [1].")
     ans = a.ask(
@@ -162,6 +164,7 @@ def test_premise_echo_is_declined_as_repeating_the_question(assistant_with):
     assert not a.ask("After the Harbor Bridge in Pellston reopened to traffic on Monday, who cut the ribbon?").abstained
 
 
+@pytest.mark.slow  # needs MiniLM's sense of meaning to retrieve the passage
 def test_supported_non_answer_to_a_how_much_question_abstains(assistant_with):
     a = assistant_with("Drivers will pay a toll to cross the Harbor Bridge [1].")
     ans = a.ask("How much is the toll on the Harbor Bridge?")

@@ -133,6 +133,7 @@ def test_readers_skip_a_record_another_process_is_still_writing(index, corpus_co
     assert hits and all(c.id not in ("half-written", "half-meta") for c, _, _ in hits)
 
 
+@pytest.mark.slow  # an ingest in a process of its own: the real embedder
 def test_search_runs_while_another_process_ingests(make_settings, embedder, tmp_path):
     """The crash once seen: `qa-bot search` during an ingest into the same index."""
     import subprocess
@@ -207,6 +208,7 @@ def test_an_index_built_with_other_chunk_settings_is_re_embedded(make_settings, 
     assert not again.updated and again.chunks_embedded == 0  # and then it is stable
 
 
+@pytest.mark.slow  # measures the real int8 model
 def test_int8_chunks_stay_close_to_fp32_and_switching_precision_re_embeds(make_settings, embedder, corpus_copy):
     from qa_bot.embedder import shared_embedder
     from qa_bot.sync import recipe
@@ -249,6 +251,7 @@ def long_article(folder, n_sentences: int = 6_000):
     return folder
 
 
+@pytest.mark.slow  # thousands of chunks
 def test_an_article_longer_than_one_chroma_write_is_indexed_whole(make_settings, embedder, tmp_path, remember_vectors):
     index = ArticleIndex(make_settings(chunk_tokens=32), embedder)
     remember_vectors(index)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from qa_bot.assistant import Assistant
 from qa_bot.question import recency_window
 
@@ -49,6 +51,7 @@ def test_this_week_questions_prefer_articles_from_that_week(tmp_path, make_setti
     assert a.search(timeless, today=dt.date(2022, 7, 8))[0].article.id == "old"
 
 
+@pytest.mark.slow  # needs MiniLM's sense of meaning to rank the two articles
 def test_a_question_without_a_time_word_still_prefers_the_news_before_it_was_asked(tmp_path, make_settings, embedder):
     """News readers ask about recent news: of two articles on one story, the one from the months
     before the question (news_days, 90) ranks first, though the question says no "this week"."""
