@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .fidelity import SupportScorer
+from .fidelity import SupportScorer, useful_citations
 from .text import CITE_MARK, stem
 
 METRICS = [
@@ -227,15 +227,9 @@ def judge_record(rec: dict, judge) -> dict:
     # Cited sets first, then every call against everything shown, back to back: those prompts
     # are identical up to the statement, so the model reads the shown passages once per record.
     together = [judge.supported(t, c) for t, c in zip(texts, cites, strict=True)]
-    useful = []
-    for text, cited, ok in zip(texts, cites, together, strict=True):
-        if len(cited) <= 1 or not ok:  # a part can't support what the whole set does not
-            useful.append([ok] * len(cited))
-        else:
-            useful.append([
-                judge.supported(text, [p]) or not judge.supported(text, cited[:i] + cited[i + 1 :])
-                for i, p in enumerate(cited)
-            ])
+    # (each verdict is cached: the sets judged just above are not judged again)
+    useful = [useful_citations(lambda passages, t=t: judge.supported(t, list(passages)), c)[1]
+              for t, c in zip(texts, cites, strict=True)]
     anywhere = [ok or (bool(shown) and judge.supported(t, shown)) for t, ok in zip(texts, together, strict=True)]
     supported_texts = {" ".join(t.split()) for t, ok in zip(texts, anywhere, strict=True) if ok}
     sentences = [
@@ -284,13 +278,7 @@ def citation_judgements(scorer: SupportScorer, sentence: str, cited: Sequence[st
     A citation is useful when it supports the sentence alone, or when the set supports it and
     removing that citation breaks the support.
     """
-    together = bool(cited) and scorer.score(sentence, list(cited)).supported
-    useful = []
-    for i, p in enumerate(cited):
-        alone = scorer.score(sentence, [p]).supported
-        needed = together and not scorer.score(sentence, [q for j, q in enumerate(cited) if j != i]).supported
-        useful.append(alone or needed)
-    return together, useful
+    return useful_citations(lambda passages: scorer.score(sentence, list(passages)).supported, cited)
 
 
 def record_for(

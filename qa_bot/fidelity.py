@@ -127,6 +127,33 @@ class SupportScorer:
         )
 
 
+Supports = Callable[[Sequence[str]], bool]  # do these passages, together, support the sentence?
+
+
+def needed_citations(supports: Supports, cited: Sequence[str]) -> list[bool]:
+    """For each of ``cited`` (passages that together support a sentence): is it needed, i.e.
+    does leaving it out break the support?"""
+    return [not supports(_without(cited, i)) for i in range(len(cited))]
+
+
+def _without(cited: Sequence[str], i: int) -> list[str]:
+    return [q for j, q in enumerate(cited) if j != i]
+
+
+def useful_citations(supports: Supports, cited: Sequence[str]) -> tuple[bool, list[bool]]:
+    """ALCE-style: (do the cited passages together support the sentence?, is each one useful?).
+
+    A citation is useful when it supports the sentence alone, or when the set does and leaving
+    it out breaks the support. One citation is the set; and since support only grows with more
+    text (more words, more windows), a part cannot support what the whole does not. The one
+    rule for the answer side (``generate``), the eval's checker and its independent judge."""
+    together = bool(cited) and supports(list(cited))
+    if len(cited) <= 1 or not together:
+        return together, [together] * len(cited)
+    # alone first: when it holds, the set without it need not be judged (a judge call is ~1 s)
+    return together, [supports([p]) or not supports(_without(cited, i)) for i, p in enumerate(cited)]
+
+
 def premise_terms(question: str, article_texts: Sequence[str]) -> frozenset[str]:
     """The question's own terms a sentence may repeat unchecked, given the cited article's texts.
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from . import prompts
 from .chunking import split_sentences
-from .fidelity import SupportScorer, premise_terms
+from .fidelity import SupportScorer, needed_citations, premise_terms
 from .text import CITATIONS, CITE_MARK, cited_numbers, strip_citations
 from .types import AnswerSentence, Citation, Evidence, Passage
 
@@ -196,7 +196,9 @@ def _minimal(
     def ok(ns: Sequence[int]) -> bool:
         return scorer.score(body, [texts[m - 1] for m in ns], vouched).supported
 
-    needed = tuple(n for n in cited if not ok([m for m in cited if m != n]))
+    flags = needed_citations(lambda passages: scorer.score(body, list(passages), vouched).supported,
+                             [texts[n - 1] for n in cited])
+    needed = tuple(n for n, keep in zip(cited, flags, strict=True) if keep)
     if needed and ok(needed):
         return needed
     # any single citation that carries the support alone?

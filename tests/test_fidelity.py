@@ -87,3 +87,20 @@ def test_the_articles_own_words_vouch_for_the_questions_premise_but_not_for_new_
     # the answer's new content must still be in the cited passage
     assert not S.score("Halden Builders won the contract for the stadium in Pellston for $40 million.",
                        [cited], vouched).supported
+
+
+def test_which_citations_are_useful_is_one_rule_for_the_answer_the_checker_and_the_judge():
+    from qa_bot.fidelity import needed_citations, useful_citations
+
+    # the sentence needs "date" and "place"; passages hold words, support = all needed words present
+    def supports(passages):
+        return {"date", "place"} <= set(" ".join(passages).split())
+
+    # a passage that carries it alone is useful; one that adds nothing is not
+    assert useful_citations(supports, ["date place", "weather"]) == (True, [True, False])
+    # two halves: each is needed, so each is useful, though neither supports it alone
+    assert useful_citations(supports, ["date", "place"]) == (True, [True, True])
+    assert needed_citations(supports, ["date", "place", "date"]) == [False, True, False]
+    # a set that does not support the sentence makes no citation useful; one citation is the set
+    assert useful_citations(supports, ["date", "weather"]) == (False, [False, False])
+    assert useful_citations(supports, ["date place"]) == (True, [True])
