@@ -138,7 +138,7 @@ class Settings(BaseSettings):
 
     # web
     host: str = Field("127.0.0.1", description="Web UI bind address")
-    port: int = Field(7860, ge=1, le=65_535, description="Web UI port")
+    port: int = Field(7860, ge=0, le=65_535, description="Web UI port (0: any free port, printed at start)")
     max_concurrent_answers: int = Field(
         1, ge=1, le=64, description="Answers generated at once, in the web UI and, separately, in the API"
     )
@@ -169,12 +169,19 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+        # QA_BOT_CONFIG names another settings file ("" or /dev/null: none), e.g. one per deployment
+        path = os.environ.get("QA_BOT_CONFIG", "qa_bot.toml")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=path or None))
 
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
 
+
+
+def _config_file() -> str:
+    name = os.environ.get("QA_BOT_CONFIG", "qa_bot.toml")
+    return f"{name} in {Path.cwd()}" if name == "qa_bot.toml" else name
 
 
 def load_settings(preset: str | None = None, **overrides: Any) -> Settings:
@@ -207,9 +214,9 @@ def load_settings(preset: str | None = None, **overrides: Any) -> Settings:
             f"invalid setting {loc} (QA_BOT_{loc.upper()}, qa_bot.toml or a flag): {first['msg']}{given}"
         ) from None
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"qa_bot.toml in {Path.cwd()} is not valid TOML: {e}") from None
+        raise ConfigError(f"{_config_file()} is not valid TOML: {e}") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read qa_bot.toml: {getattr(e, 'strerror', None) or e}") from None
+        raise ConfigError(f"cannot read {_config_file()}: {getattr(e, 'strerror', None) or e}") from None
 
 
 def describe(settings: Settings) -> list[tuple[str, str, str]]:

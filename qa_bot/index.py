@@ -196,6 +196,7 @@ class ArticleIndex:
         self._stamp = settings.data_dir / "index_generation"
         self._count_at: tuple[float, int, str] | None = None  # (when, chunk count, stamp) for generation()
         self._write_limit: int | None = None  # _max_write(), asked once
+        self._writes = 0  # writes to the collection by this object (for the test hook, _wrote)
 
     @property
     def embedder(self) -> Embedder:
@@ -366,6 +367,20 @@ class ArticleIndex:
         limit = self._max_write()
         for s in range(0, len(metas), limit):
             self.collection.update(ids=got["ids"][s : s + limit], metadatas=metas[s : s + limit])
+            self._wrote()
+
+    def _wrote(self) -> None:
+        """Count a write. A test hook, QA_BOT_TEST_HOLD=N:PATH: after the N-th write, create
+        PATH.held and wait until PATH.go exists. The crash and concurrency tests kill or search an
+        ingest there, at a known point in its writes, instead of after a guessed sleep."""
+        self._writes += 1
+        hold = os.environ.get("QA_BOT_TEST_HOLD", "")
+        n, _, path = hold.partition(":")
+        if not path or not n.isdigit() or self._writes != int(n):
+            return
+        Path(path + ".held").write_text(str(self._writes))
+        while not Path(path + ".go").exists():
+            time.sleep(0.01)
 
     def _max_write(self) -> int:
         """The most records one write may carry (Chroma's ``get_max_batch_size``: 5,461 locally)."""
@@ -379,6 +394,7 @@ class ArticleIndex:
     def delete_versions(self, article_id: str, hashes: set[str]) -> None:
         for h in hashes:
             self.collection.delete(where={"$and": [{"article_id": article_id}, {"content_hash": h}]})
+            self._wrote()
 
     def write(
         self,
@@ -419,6 +435,7 @@ class ArticleIndex:
                         documents=[c.text for _, c in part],
                         metadatas=[_chunk_meta(p.article, c, p.content_hash, len(p.chunks), p.file) for p, c in part],
                     )
+                    self._wrote()
                 for p, c in round_:  # old versions go only once the new one is wholly in
                     if p.replaces and c is p.chunks[-1]:
                         self.delete_versions(p.article.id, p.replaces)

@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import gradio as gr
 
 from .assistant import Assistant, Final, Retry, Token, history_pairs, parse_date
-from .errors import QABotError
+from .errors import ConfigError, QABotError
 from .types import ABSTAIN_REASONS, Answer, DateRange, Passage
 
 UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl", ".pdf"]
@@ -308,7 +308,19 @@ def serve(
     """Index the corpus folder, load the model, then serve the web UI and the API on one port.
     ``logins`` come from ``access.check_exposure``, which the caller runs first (a refused start
     should not wait for Gradio to import)."""
+    import socket
+
     settings = assistant.settings
+    # bound first: a taken port fails at once, not after the model loads; and port 0 (any free
+    # port) is read back and printed before anyone must guess it
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as e:
+        listener.close()
+        raise ConfigError(f"cannot serve on {host}:{port} ({e.strerror or e}); pick another --port") from None
+    port = listener.getsockname()[1]
     if ingest_corpus and settings.corpus_dir.exists():
         print(assistant.ingest(settings.corpus_dir, progress=True).summary(), flush=True)
     assistant.load_llm()  # assemble, verify and load the model before the first visitor waits for it
@@ -329,4 +341,4 @@ def serve(
     )
     print(f"qa-bot web UI: http://{host}:{port}  API: http://{host}:{port}/v1 "
           f"({'bearer key required' if settings.api_key else 'no key'})", flush=True)
-    uvicorn.run(root, host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(root, host=host, port=port, log_level="warning")).run(sockets=[listener])

@@ -11,6 +11,7 @@ left out.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -27,12 +28,21 @@ SEED_CORPUS = ROOT / "corpus"
 OUTPUT = ROOT / "test-output"
 
 
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a `qa-bot` process a test starts: none of the developer's QA_BOT_*
+    variables, and no qa_bot.toml (QA_BOT_CONFIG points at an empty file, whatever the
+    working directory holds), plus ``extra``. A test of the settings file sets QA_BOT_CONFIG."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    return {**env, "QA_BOT_CONFIG": os.devnull, **(extra or {})}
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch):
     """No test may pick up a developer's QA_BOT_* environment or qa_bot.toml."""
     for key in list(os.environ):
         if key.startswith("QA_BOT_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("QA_BOT_CONFIG", os.devnull)
 
 
 FAST_LANE = os.environ.get("QA_BOT_TEST_LANE") == "fast"
@@ -122,39 +132,69 @@ def output_dir() -> Path:
     return OUTPUT
 
 
+@contextlib.contextmanager
+def closed_port():
+    """A loopback port that refuses every connection for as long as it is held: bound, never
+    listening (a port that was only picked and released could be taken by anyone meanwhile)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield s.getsockname()[1]
+
+
+def start_server(launch, ready, what: str, timeout: float = 120):
+    """Start a server that takes its port on the command line (``launch(port) -> Popen``) and
+    wait until ``ready(port)``. The port is picked free just before; if another process takes it
+    in between, the server exits at start and is launched again on another port (3 tries).
+    Returns (process, port)."""
+    import socket
+    import time
+
+    for _ in range(3):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc = launch(port)
+        deadline = time.time() + timeout
+        while time.time() < deadline and proc.poll() is None:
+            if ready(port):
+                return proc, port
+            time.sleep(0.5)
+        if proc.poll() is None:
+            proc.kill()
+            pytest.fail(f"{what} did not start in {timeout:.0f} s")
+    pytest.fail(f"{what} exited at start three times")
+
+
 @pytest.fixture(scope="session")
 def llama_server():
     """A real `python -m llama_cpp.server` with the small local model on a free loopback port,
     shared by the tests that talk to an OpenAI-compatible server. Yields its /v1 base URL."""
-    import socket
     import subprocess
     import sys
-    import time
     import urllib.request
 
     from qa_bot.llms import LOCAL_MODELS, ensure_local_model
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     gguf = ensure_local_model(LOCAL_MODELS["small"], progress=False)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "4096", "--n_threads", "2", "--model_alias", "qwen-small"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+
+    def launch(port: int) -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port",
+             str(port), "--n_ctx", "4096", "--n_threads", "2", "--model_alias", "qwen-small"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def ready(port: int) -> bool:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+            return True
+        except OSError:
+            return False
+
+    server, port = start_server(launch, ready, "llama_cpp.server")
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail("llama_cpp.server exited at start")
-                time.sleep(1)
-        else:
-            pytest.fail("llama_cpp.server did not start")
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         server.terminate()
@@ -162,31 +202,35 @@ def llama_server():
 
 
 def start_qa_bot_serve(tmp: Path, env: dict[str, str], host: str = "127.0.0.1"):
-    """`qa-bot serve` as a user starts it, on a free port with a clean QA_BOT_* environment plus
-    ``env``; returns (process, base URL) once the web UI answers. The caller terminates it."""
-    import socket
+    """`qa-bot serve --port 0` as a user starts it, with a clean QA_BOT_* environment plus ``env``:
+    the server binds a free port itself and prints it (no port is picked, released and then
+    bound, which another process could take in between). Returns (process, base URL) once the web
+    UI answers. The caller terminates it."""
+    import re
     import subprocess
     import sys
     import time
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    full = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")} | env
-    log = open(tmp / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "serve", "--host", host, "--port", str(port)],
+    full = clean_env(env)
+    log_path = tmp / "server.log"
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "serve", "--host", host, "--port", "0"],
                             cwd=ROOT, env=full, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
+    base = None
     while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base + "/", timeout=2)
-            return proc, base
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail((tmp / "server.log").read_text())
-            time.sleep(1)
+        if base is None and (m := re.search(r"qa-bot web UI: http://\S+?:(\d+)", log_path.read_text())):
+            base = f"http://127.0.0.1:{m[1]}"
+        if base is not None:
+            try:
+                urllib.request.urlopen(base + "/", timeout=2)
+                return proc, base
+            except OSError:
+                pass
+        if proc.poll() is not None:
+            pytest.fail(log_path.read_text())
+        time.sleep(0.5)
     proc.kill()
     pytest.fail("server did not start")
 

@@ -5,21 +5,18 @@ the round trips one search costs."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TEST_CORPUS
+from tests.conftest import TEST_CORPUS, start_server
 from tests.hostile import good
 from tests.test_cli import one_line_error, qa
-from tests.test_stress import _consistency
+from tests.test_stress import _consistency, held_ingest
 
 pytestmark = pytest.mark.integration
 CHROMA = Path(sys.executable).parent / "chroma"
@@ -28,22 +25,19 @@ CHROMA = Path(sys.executable).parent / "chroma"
 def _start_chroma(path: Path) -> tuple[subprocess.Popen, str]:
     import chromadb
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
+    def launch(port: int) -> subprocess.Popen:
+        return subprocess.Popen([str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def ready(port: int) -> bool:
         try:
             chromadb.HttpClient(host="127.0.0.1", port=port).heartbeat()
-            return proc, f"http://127.0.0.1:{port}"
+            return True
         except Exception:
-            if proc.poll() is not None:
-                pytest.fail("chroma run exited at start")
-            time.sleep(0.5)
-    proc.kill()
-    pytest.fail("chroma run did not start")
+            return False
+
+    proc, port = start_server(launch, ready, "chroma run", timeout=60)
+    return proc, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -100,18 +94,14 @@ def test_an_ingest_killed_mid_way_recovers_on_the_server(chroma_server, tmp_path
     for i in range(60):
         _write(folder, f"town{i}-harbour-{i}", rnd)  # up to 30 paragraphs each: ~10 s of embedding here
     env = {"QA_BOT_CHROMA_URL": chroma_server, "QA_BOT_COLLECTION": "live-kill"}
-    e = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
-    proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "-q", "--data-dir", str(tmp_path / "d"), "ingest",
-                             str(folder)], env={**e, **env}, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    time.sleep(3.0)  # start-up ~1.5 s, then it is embedding and writing for several seconds more
-    killed = proc.poll() is None
+    # killed right after its first write to the server: some chunks in, most not
+    proc = held_ingest(["-q", "--data-dir", str(tmp_path / "d"), "ingest", str(folder)], 1, tmp_path / "hold", env)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert _collection(chroma_server, "live-kill").count() > 0
     p = qa("-q", "ingest", str(folder), data_dir=tmp_path / "d", env=env)
     assert p.returncode == 0, p.stderr
     _consistency(tmp_path / "d", folder, col=_collection(chroma_server, "live-kill"), env=env)
-    assert killed, "the ingest had finished before the kill; the test proved nothing"
 
 
 def test_a_server_that_goes_away_is_a_one_line_error(tmp_path, embedder):

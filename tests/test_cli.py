@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import ROOT, SEED_CORPUS, TEST_CORPUS
+from tests.conftest import ROOT, SEED_CORPUS, TEST_CORPUS, clean_env, closed_port
 
 
 def qa(*args, data_dir, env=None, timeout=600):
-    e = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    e = clean_env()
     e.update({"QA_BOT_DATA_DIR": str(data_dir), **(env or {})})
     return subprocess.run(
         [sys.executable, "-m", "qa_bot.cli", *args],
@@ -70,19 +68,14 @@ def test_ingest_reports_counts_and_skips_then_search_finds_passages(tmp_path):
     assert qa("ask", "", data_dir=tmp_path).returncode != 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow  # `qa-bot ingest` in a process of its own: the real embedder
 def test_dead_llm_server_is_a_one_line_error(tmp_path):
     assert qa("ingest", "-q", str(SEED_CORPUS), data_dir=tmp_path).returncode == 0
-    url = f"http://127.0.0.1:{_free_port()}/v1"
-    err = one_line_error(
-        qa("ask", "When could the US raise tariffs?", data_dir=tmp_path, env={"QA_BOT_LLM_URL": url})
-    )
+    with closed_port() as port:
+        url = f"http://127.0.0.1:{port}/v1"
+        err = one_line_error(
+            qa("ask", "When could the US raise tariffs?", data_dir=tmp_path, env={"QA_BOT_LLM_URL": url})
+        )
     assert url in err and "running" in err
 
 
@@ -134,7 +127,7 @@ def test_a_refused_serve_loads_nothing_heavy_first(tmp_path):
     code = ("import sys\nfrom qa_bot.cli import run\nfrom qa_bot.errors import ConfigError\n"
             "try:\n    run(['serve', '--host', '0.0.0.0', '--port', '1'])\nexcept ConfigError as e:\n    print(e)\n"
             "print(sorted(m for m in ('gradio', 'chromadb', 'torch', 'llama_cpp', 'langchain_core') if m in sys.modules))")
-    e = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")} | {"QA_BOT_DATA_DIR": str(tmp_path)}
+    e = clean_env() | {"QA_BOT_DATA_DIR": str(tmp_path)}
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e, cwd=ROOT, timeout=120)
     assert p.returncode == 0, p.stderr
     refusal, loaded = p.stdout.strip().splitlines()
@@ -151,7 +144,7 @@ def test_library_and_search_start_without_the_model_stack(tmp_path):
     assert qa("-q", "ingest", str(corpus), data_dir=tmp_path / "d").returncode == 0
     code = ("import sys\nfrom qa_bot.cli import run\nrun(['library'])\nrun(['search', 'Kelby ferry'])\n"
             "print(sorted(m for m in ('gradio', 'torch', 'llama_cpp', 'langchain_core', 'qa_bot.llms') if m in sys.modules))")
-    e = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")} | {"QA_BOT_DATA_DIR": str(tmp_path / "d")}
+    e = clean_env() | {"QA_BOT_DATA_DIR": str(tmp_path / "d")}
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e, cwd=ROOT, timeout=120)
     assert p.returncode == 0, p.stderr
     assert "Kelby" in p.stdout and p.stdout.strip().splitlines()[-1] == "[]", p.stdout
@@ -191,7 +184,7 @@ def test_web_logins_parse_and_loopback_is_recognised(tmp_path):
 def test_bad_settings_are_one_line_errors(tmp_path, env, toml, words):
     if toml is not None:
         (tmp_path / "qa_bot.toml").write_text(toml)
-    e = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    e = clean_env({"QA_BOT_CONFIG": "qa_bot.toml"})  # the settings file a user keeps beside the corpus
     p = subprocess.run([sys.executable, "-m", "qa_bot.cli", "config"], capture_output=True, text=True,
                        env={**e, **env}, cwd=tmp_path, timeout=60)
     assert words in one_line_error(p)
@@ -202,3 +195,16 @@ def test_a_data_dir_that_cannot_be_used_is_a_one_line_error(tmp_path):
     for bad in (tmp_path / "a-file", tmp_path / "a-file" / "below"):
         p = qa("library", data_dir=bad)
         assert str(bad) in one_line_error(p)
+
+
+def test_a_settings_file_in_the_checkout_never_reaches_the_tests(tmp_path, monkeypatch):
+    """A developer's qa_bot.toml (say k = 9) must not change what the suite tests; a user's is read."""
+    (tmp_path / "qa_bot.toml").write_text("k = 9\n")
+    from qa_bot.config import load_settings
+
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().k == 5  # in-process: conftest points QA_BOT_CONFIG at an empty file
+    for env, k in ((clean_env(), "5"), (clean_env({"QA_BOT_CONFIG": "qa_bot.toml"}), "9")):
+        p = subprocess.run([sys.executable, "-m", "qa_bot.cli", "config"], capture_output=True, text=True,
+                           env=env, cwd=tmp_path, timeout=60)
+        assert any(line.split()[:3] == ["k", "=", k] for line in p.stdout.splitlines()), p.stdout

@@ -136,12 +136,11 @@ def test_readers_skip_a_record_another_process_is_still_writing(index, corpus_co
 @pytest.mark.slow  # an ingest in a process of its own: the real embedder
 def test_search_runs_while_another_process_ingests(make_settings, embedder, tmp_path):
     """The crash once seen: `qa-bot search` during an ingest into the same index."""
-    import subprocess
-    import sys
+    from pathlib import Path
 
     from qa_bot.assistant import Assistant
-    from tests.conftest import ROOT
     from tests.hostile import good
+    from tests.test_stress import held_ingest
 
     settings = make_settings()
     corpus = tmp_path / "many"
@@ -151,16 +150,17 @@ def test_search_runs_while_another_process_ingests(make_settings, embedder, tmp_
     assistant.ingest(corpus)
     for i in range(120):
         good(corpus, f"town-{i:03}.txt", f"town{i}")
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("QA_BOT_")}
-    writer = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "-q", "--data-dir", str(settings.data_dir),
-                               "ingest", str(corpus)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
-    searches = 0
-    while writer.poll() is None or searches < 3:
+    hold = tmp_path / "hold"
+    # the writer stops after its first write (some of the 120 new articles' chunks are in) and
+    # waits: every search below runs while that ingest is half done
+    writer = held_ingest(["-q", "--data-dir", str(settings.data_dir), "ingest", str(corpus)], 1, hold)
+    for _ in range(3):
         assert assistant.search("harbour ferry line", k=5)
-        searches += 1
-    assert writer.returncode == 0, writer.stderr.read()
+        assert "first" in {a.id for a in assistant.library()}
+        assert writer.poll() is None  # still inside its ingest, held after its first write
+    Path(f"{hold}.go").touch()
+    assert writer.wait(timeout=300) == 0, writer.stderr.read()
     assert len(assistant.library()) == 121
-    assert searches >= 3
 
 
 def test_an_article_id_held_by_another_file_is_never_taken_over(index, corpus_copy, tmp_path):

@@ -73,7 +73,10 @@ def test_openai_compatible_server_on_loopback(tmp_path, llama_server):
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert set(out) >= {"question", "answer", "abstained", "citations", "timings"}
-    # the 0.5B model answers or abstains; either way the schema holds and nothing uncited gets through
+    # the server drafted (the question reached the model, through HTTP) ...
+    assert out["timings"]["generate_s"] > 0 and out["abstain_reason"] != "no_relevant_passage"
+    # ... and its draft went through the same checker: the 0.5B model answers or declines, and
+    # nothing uncited gets through either way
     if not out["abstained"]:
         assert out["citations"] and all(c["text"] for c in out["citations"])
         assert all(s["supported"] for s in out["sentences"])

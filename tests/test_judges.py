@@ -104,8 +104,9 @@ def test_server_judge_against_a_real_llama_cpp_server(llama_server, tmp_path):
     again = ServerJudge(llama_server, "qwen-small", cache=tmp_path / "cache.jsonl")
     again._score = None  # any call to the server would now fail
     assert [again.probability(r["sentence"], [r["passage"]]) for r in clear] == [round(p, 5) for p in probs]
-    assert len((tmp_path / "cache.jsonl").read_text().splitlines()) == len(clear)
-    json.loads((tmp_path / "cache.jsonl").read_text().splitlines()[0])
+    rows = [json.loads(line) for line in (tmp_path / "cache.jsonl").read_text().splitlines()]
+    assert len(rows) == len(clear) and len({r["key"] for r in rows}) == len(clear)
+    assert [r["p"] for r in rows] == [round(p, 5) for p in probs]  # one verdict a line, as judged
 
 
 def test_an_answer_is_judged_against_everything_shown_in_one_run_of_calls():

@@ -220,12 +220,11 @@ def test_web_failures_are_one_line_skips_and_keep_the_index(tmp_path, site):
 
 
 def test_a_dead_host_is_a_skip(tmp_path):
-    import socket
+    from tests.conftest import closed_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    p = qa("ingest", "-q", f"http://127.0.0.1:{port}/x.html", "--into", str(tmp_path / "web"), data_dir=tmp_path / "d")
+    with closed_port() as port:
+        p = qa("ingest", "-q", f"http://127.0.0.1:{port}/x.html", "--into", str(tmp_path / "web"),
+               data_dir=tmp_path / "d")
     assert p.returncode == 1 and "unreachable" in p.stderr and "Traceback" not in p.stderr
     assert not (tmp_path / "web").exists()  # nothing saved: no folder, no empty registry left behind
 

@@ -1,7 +1,10 @@
-"""Crash safety: `qa-bot ingest` killed with SIGKILL at random moments, articles changed,
-added and deleted between the kills; the next full ingest must leave a consistent index.
+"""Crash safety: `qa-bot ingest` killed with SIGKILL in the middle of its writes, articles
+changed, added and deleted between the kills; the next full ingest must leave a consistent index.
 
-`make test` runs a few kills; `make stress` runs 20 (QA_BOT_TEST_KILLS).
+Each kill lands at a known write (the index's test hook, QA_BOT_TEST_HOLD: the ingest stops after
+its N-th write to Chroma and waits), picked at random: after the first chunks are in, or between
+a new version's chunks and the deletion of the old one. `make test` runs a few kills; `make
+stress` runs 20 (QA_BOT_TEST_KILLS).
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 import chromadb
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, clean_env
 
 KILLS = int(os.environ.get("QA_BOT_TEST_KILLS", "3"))
 PARAGRAPH = ("The {town} council met on {day} to discuss the {topic} plan. Officials said the {topic} "
@@ -33,7 +37,24 @@ def _write(folder, name: str, rnd: random.Random) -> None:
 
 
 def _env():
-    return {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    return clean_env()
+
+
+def held_ingest(args: list[str], at_write: int, hold: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`qa-bot ARGS` (an ingest) that stops after its ``at_write``-th write to the index and waits;
+    returns once it is waiting there. Kill it, or create ``hold``.go to let it go on."""
+    proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**_env(), **(env or {}), "QA_BOT_TEST_HOLD": f"{at_write}:{hold}"})
+    deadline = time.monotonic() + 300
+    while not Path(f"{hold}.held").exists():
+        if proc.poll() is not None:
+            pytest.fail(f"the ingest ended before its write {at_write}: {proc.stderr.read()[-500:]}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the ingest did not reach its write {at_write} in 300 s")
+        time.sleep(0.02)
+    return proc
 
 
 def _consistency(data_dir, folder, col=None, env=None) -> None:
@@ -67,15 +88,12 @@ def test_ingest_survives_random_kills(tmp_path):
     names = [f"{t}-{p}-{i}" for i, (t, p) in enumerate((t, p) for t in towns for p in topics)]
     for name in names[:40]:
         _write(folder, name, rnd)
-    killed = 0
-    for _ in range(KILLS):
-        proc = subprocess.Popen([sys.executable, "-m", "qa_bot.cli", "-q", "--data-dir", str(data), "ingest",
-                                 str(folder)], env=_env(), cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        time.sleep(rnd.uniform(1.0, 4.0))  # start-up takes ~1 s; embedding the changes a few more
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            killed += 1
+    for run in range(KILLS):
+        # the first run writes new articles (one write or more); later ones also replace 8 old
+        # versions, so writes 2 and 3 fall between a new version's chunks and the old one's deletion
+        at = 1 if run == 0 else rnd.randint(1, 3)
+        proc = held_ingest(["-q", "--data-dir", str(data), "ingest", str(folder)], at, tmp_path / f"hold{run}")
+        proc.send_signal(signal.SIGKILL)
         proc.wait()
         # between runs: change, add and delete articles, as a user would
         present = sorted(p.stem for p in folder.glob("*.txt"))
@@ -89,5 +107,3 @@ def test_ingest_survives_random_kills(tmp_path):
                             str(folder)], env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stderr
     _consistency(data, folder)
-    print(f"{killed} of {KILLS} ingests killed mid-run")
-    assert killed >= max(1, KILLS // 2), f"only {killed} of {KILLS} runs were still working when killed"

@@ -4,7 +4,6 @@ on a free loopback port, with the real index and the real local model."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEED_CORPUS, start_qa_bot_serve
+from tests.conftest import ROOT, SEED_CORPUS, clean_env, start_qa_bot_serve
 from tests.test_more_ways_in import site  # noqa: F401 - the loopback news site fixture
 
 pytestmark = pytest.mark.integration
@@ -98,6 +97,11 @@ def ask(page, question: str) -> float:
     """Type and send a question; wait for the checked answer. Returns seconds to the first token."""
     bots = page.locator("#qa-chat .bot")
     before = bots.count()
+    # every change to the chat is seen (a MutationObserver, not a poll that may miss a short draft)
+    page.evaluate("""() => { window.qaSawDraft = false; window.qaObserver?.disconnect();
+        window.qaObserver = new MutationObserver(() => { const b = document.querySelectorAll('#qa-chat .bot');
+          if (b.length && b[b.length-1].querySelector('.qa-draft')?.innerText.trim()) window.qaSawDraft = true; });
+        window.qaObserver.observe(document.querySelector('#qa-chat'), {subtree: true, childList: true, characterData: true}); }""")
     t0 = time.perf_counter()
     page.fill("#qa-question textarea", question)
     page.click("#qa-ask")
@@ -109,12 +113,14 @@ def ask(page, question: str) -> float:
         " return (last.querySelector('a.qa-cite, .qa-abstain') !== null || last.innerText.includes('⚠')) && 'final'; }",
         arg=before, timeout=ANSWER_TIMEOUT_MS)
     ttft = time.perf_counter() - t0
-    page.first_seen = first.json_value()  # what the browser showed first: the greyed draft, or the final answer
+    first.json_value()
     page.wait_for_function(
         "() => { const b = document.querySelectorAll('#qa-chat .bot'); const last = b[b.length-1];"
         " return last.querySelector('a.qa-cite, .qa-abstain') !== null || last.innerText.includes('⚠'); }",
         timeout=ANSWER_TIMEOUT_MS)
     page.ask_total = time.perf_counter() - t0
+    # what the browser showed before the checked answer: the greyed draft, or nothing
+    page.first_seen = "draft" if page.evaluate("() => window.qaSawDraft") else "final"
     return ttft
 
 
@@ -196,12 +202,12 @@ def test_hostile_article_is_shown_as_text_and_runs_nothing(page, tmp_path):
     assert "<script>window.pwned=1</script>" in page.locator("#qa-library").inner_text()
     page.get_by_role("tab", name="Chat").click()
     ask(page, "What did the Quillfeather Museum open?")
-    page.wait_for_timeout(500)
+    # no element was made of the article's text (so no onerror can fire later), and nothing ran
+    assert page.locator("#qa-sources img, #qa-chat img[src=x], #qa-sources script, #qa-chat script").count() == 0
     assert page.evaluate("() => window.pwned") is None
     assert page.dialogs == []
     text = page.locator("#qa-sources").inner_text() + page.locator("#qa-chat").inner_text()
     assert "Quillfeather" in text
-    assert page.locator("#qa-sources img, #qa-chat img[src=x]").count() == 0
 
 
 SEED_ID = "000_0cd96bd9d1e8fa7f"
@@ -254,7 +260,7 @@ def test_an_upload_never_replaces_or_deletes_another_article(page, server, tmp_p
     # run that same ingest on a copy of the server's data, while the server is idle
     data = tmp_path / "restart-data"
     shutil.copytree(Path(server[2]), data)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
+    env = clean_env()
     p = subprocess.run([sys.executable, "-m", "qa_bot.cli", "-q", "--data-dir", str(data), "library", "--json"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     before = {r["id"] for r in json.loads(p.stdout)}
