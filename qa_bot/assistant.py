@@ -42,6 +42,7 @@ from .index import ArticleIndex, Embedder, IndexedArticle
 from .library import Library, Removed
 from .question import analyse
 from .retrieve import Retriever
+from .sources import Sources
 from .sync import sync
 from .types import Answer, AnswerSentence, DateRange, Evidence, IngestReport, Passage
 
@@ -142,6 +143,7 @@ class Assistant:
         self._index: ArticleIndex | None = None
         self._retriever: Retriever | None = None
         self._articles: Library | None = None
+        self._sources: Sources | None = None
         self._lock = threading.RLock()
         self._loading: threading.Thread | None = None
         self.load_timings: dict[str, float] = {}  # first-use costs: embedder, index, LLM (for --verbose)
@@ -173,6 +175,14 @@ class Assistant:
             if self._articles is None:
                 self._articles = Library(self.index, self.settings)
             return self._articles
+
+    @property
+    def sources(self) -> Sources:
+        """Feeds, pages and folders refreshed on a schedule (sources.py)."""
+        with self._lock:
+            if self._sources is None:
+                self._sources = Sources(self.articles, self.settings)
+            return self._sources
 
     @property
     def retriever(self) -> Retriever:

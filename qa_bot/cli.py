@@ -168,6 +168,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("remove", parents=[common], help="remove an article from the index by id")
     p.add_argument("article_id")
 
+    p = sub.add_parser(
+        "sources", parents=[common], help="feeds, pages and folders that refresh themselves",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Register a feed, a page or a folder once; `qa-bot serve` refreshes the due ones in the "
+        "background, and `qa-bot sources refresh` does one pass (for cron or a systemd timer). A failing "
+        "source backs off (its interval doubled per failure in a row, at most a day) and never stops the others.",
+        epilog="examples:\n"
+        "  qa-bot sources add https://example.org/news/rss.xml --every 30m --keep-days 30\n"
+        "  qa-bot sources add corpus/extra --every 10m\n"
+        "  qa-bot sources list\n"
+        "  qa-bot sources refresh            # the due ones; --all: every source now\n"
+        "  qa-bot sources remove 2 --purge   # and its articles\n"
+        "  crontab: */10 * * * * cd /srv/news && qa-bot -q sources refresh",
+    )
+    ssub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    s = ssub.add_parser("add", parents=[common], help="register a feed or page URL, or a folder")
+    s.add_argument("location", help="an http(s) URL (a feed: new items each time; a page: fetched again) or a folder")
+    s.add_argument("--every", default="30m", help="how often: 45m, 2h, 1d (default 30m; at least 1m)")
+    s.add_argument("--keep-days", type=int, metavar="N",
+                   help="remove a URL source's articles older than N days (article date, else fetch date)")
+    s = ssub.add_parser("list", parents=[common], help="each source: last fetch, next, articles added, last error")
+    s.add_argument("--json", action="store_true")
+    s = ssub.add_parser("remove", parents=[common], help="drop a source (by id or location)")
+    s.add_argument("source", help="its id (see `sources list`) or location")
+    s.add_argument("--purge", action="store_true", help="also remove its articles (a URL source's files too)")
+    s = ssub.add_parser("refresh", parents=[common], help="refresh the due sources once, then exit")
+    s.add_argument("--all", action="store_true", help="refresh every source now, due or not")
+
     p = sub.add_parser("serve", parents=[common], help="web UI and OpenAI-compatible API (indexes the corpus dir first)",
                        description="Serve the Gradio web UI at / and an OpenAI-compatible API at /v1 "
                        "(chat/completions with citations, models) from one process and one model. Binds "
@@ -238,6 +266,43 @@ def _ingest_web(assistant, args: argparse.Namespace) -> int:
     report.skipped[:0] = got.skipped
     _print_report(report)
     return 0 if got.saved or got.known or not got.skipped else 1
+
+
+def _sources(assistant, args: argparse.Namespace) -> int:
+    """`qa-bot sources add|list|remove|refresh`."""
+    import datetime as dt_
+
+    books = assistant.sources
+    if args.action == "add":
+        src = books.add(args.location, args.every, args.keep_days)
+        print(f"source {src.id}: {_safe(src.location)} ({src.label}, every {args.every}"
+              + (f", keeping {src.keep_days} days" if src.keep_days else "") + "); `qa-bot sources refresh` fetches it now")
+        return 0
+    if args.action == "list":
+        rows = books.list()
+        if args.json:
+            print(_json([r.to_dict() for r in rows]))
+            return 0
+
+        def when(t: float | None) -> str:
+            return dt_.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M") if t else "never"
+
+        for r in rows:
+            d = r.to_dict()
+            print(f"{r.id:3}  {r.label:6} every {d['every']:4}  last {when(r.last_try):16}  next {when(r.next_due):16}  "
+                  f"{r.articles_added:4} added  {_safe(r.location)}"
+                  + (f"\n     last error ({r.failures} in a row): {_safe(r.last_error)}" if r.last_error else ""))
+        print(f"{len(rows)} sources")
+        return 0
+    if args.action == "remove":
+        src, purged = books.remove(args.source, purge=args.purge)
+        print(f"removed source {src.id} {_safe(src.location)}" + (f" and {len(purged)} of its articles" if args.purge else
+                                                               " (its articles stay; --purge removes them)"))
+        return 0
+    failed = 0
+    for done in books.refresh(everything=args.all, on_source=lambda d: print(_safe(d.describe()))):
+        failed += bool(done.error)
+    return 1 if failed else 0
 
 
 def _print_report(report: IngestReport) -> None:
@@ -371,6 +436,8 @@ def run(argv: Sequence[str] | None = None) -> int:
                 print(f"{_safe(r.published or 'undated'):10}  {r.chunks:3} chunks  {_safe(r.id):30}  {_safe(r.title)}")
             print(f"{len(rows)} articles")
         return 0
+    if args.command == "sources":
+        return _sources(assistant, args)
     if args.command == "remove":
         gone = assistant.remove(args.article_id)
         if not gone.chunks:

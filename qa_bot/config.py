@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     )
 
     # web
+    refresh_sources: bool = Field(
+        True, description="`qa-bot serve` refreshes the registered sources in the background (qa-bot sources)"
+    )
     host: str = Field("127.0.0.1", description="Web UI bind address")
     port: int = Field(7860, ge=0, le=65_535, description="Web UI port (0: any free port, printed at start)")
     max_concurrent_answers: int = Field(

@@ -57,6 +57,7 @@ class FetchReport:
     saved: list[Path] = field(default_factory=list)  # new or re-fetched files, to ingest
     known: list[str] = field(default_factory=list)  # feed items fetched on an earlier run
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
+    feed: bool | None = None  # the URL was a feed (None: it could not be fetched)
 
 
 def _public_addresses(host: str) -> list[str]:
@@ -322,6 +323,9 @@ class Fetcher:
             self.taken.add(path.stem)
         self.registry[url] = self.registry[got.url] = path.name
         report.saved.append(path)
+        # remembered at once, not at the end: a fetch killed half-way must not fetch (and save
+        # a second copy of) what it already saved
+        self._write_registry()
 
     def _write_registry(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -336,7 +340,8 @@ class Fetcher:
         report = FetchReport()
         try:
             got = self._get(url)
-            if feed is True or (feed is None and is_feed(got)):
+            report.feed = feed is True or (feed is None and is_feed(got))
+            if report.feed:
                 items = _feed_items(got, self.max_items)
                 for i, (link, extra) in enumerate(items):
                     if on_item:
@@ -352,10 +357,7 @@ class Fetcher:
                 self._save(url, got, None, report)
         except SkipFile as e:
             report.skipped.append((url, str(e)))
-        finally:
-            if report.saved:  # a fetch that saved nothing leaves no folder or registry behind
-                self._write_registry()
-        return report
+        return report  # (a fetch that saved nothing leaves no folder or registry behind)
 
 
 def is_url(text: str) -> bool:

@@ -130,6 +130,9 @@ def _text(content: Any) -> str:
     return str(getattr(content, "text", "") or "")
 
 
+SOURCE_COLUMNS = ["id", "kind", "location", "every", "last fetch", "next fetch", "added", "last error"]
+
+
 def build_app(assistant: Assistant) -> gr.Blocks:
     settings = assistant.settings
 
@@ -186,6 +189,23 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                             elem_id="qa-remove-id")
                     remove = gr.Button("Remove from index", variant="stop")
                 remove_status = gr.Textbox(label="Status", interactive=False, elem_id="qa-remove-status")
+                gr.Markdown("**Sources that refresh themselves** (feeds, pages, folders; refreshed while "
+                            "the server runs, failures back off)")
+                sources_table = gr.Dataframe(headers=SOURCE_COLUMNS, value=None, interactive=False,
+                                             elem_id="qa-sources-table")
+                with gr.Row():
+                    source_url = gr.Textbox(label="Feed or page URL, or a folder on the server",
+                                            placeholder="https://…/rss.xml", elem_id="qa-source-url")
+                    source_every = gr.Dropdown(choices=["10m", "30m", "1h", "6h", "1d"], value="30m",
+                                               label="Every", elem_id="qa-source-every")
+                    source_keep = gr.Number(label="Keep days (0: all)", value=0, precision=0,
+                                            elem_id="qa-source-keep")
+                    source_add = gr.Button("Add source", elem_id="qa-source-add")
+                with gr.Row():
+                    source_id = gr.Dropdown(choices=[], label="Source to remove", elem_id="qa-source-id")
+                    source_purge = gr.Checkbox(label="and its articles", elem_id="qa-source-purge")
+                    source_remove = gr.Button("Remove source", variant="stop", elem_id="qa-source-remove")
+                source_status = gr.Textbox(label="Status", interactive=False, elem_id="qa-source-status")
 
         def user_turn(question: str, history: list):
             if not (question or "").strip():
@@ -284,9 +304,36 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 f"No indexed article has id {article_id!r}.")
             return status, rows, gr.update(choices=[r[3] for r in rows], value=None)
 
+        def source_rows() -> list[list[Any]]:
+            return [[s["id"], s["kind"], s["location"], s["every"], s["last_fetch"] or "never", s["next_fetch"] or "",
+                     s["articles_added"], s["last_error"]] for s in (src.to_dict() for src in assistant.sources.list())]
+
+        def sources_view(status: str):
+            rows = source_rows()
+            return status, rows, gr.update(choices=[str(r[0]) for r in rows], value=None)
+
+        def add_source(location: str, every: str, keep: float | None):
+            try:
+                src = assistant.sources.add(location or "", every or "30m", int(keep) if keep else None,
+                                            for_visitor=True)
+            except QABotError as e:
+                return sources_view(f"Not added: {e}")
+            return sources_view(f"Added source {src.id}: {src.location}; it is fetched within a minute.")
+
+        def remove_source(which: str, purge: bool):
+            if not which:
+                return sources_view("Pick a source first.")
+            try:
+                src, gone = assistant.sources.remove(which, purge=bool(purge))
+            except QABotError as e:
+                return sources_view(str(e))
+            return sources_view(f"Removed source {src.id}" + (f" and {len(gone)} of its articles." if purge else "."))
+
         def on_load():
             rows = library_rows()
-            return rows, gr.update(choices=[r[3] for r in rows]), gr.Dataset(samples=[[e] for e in examples()])
+            sources = source_rows()
+            return (rows, gr.update(choices=[r[3] for r in rows]), gr.Dataset(samples=[[e] for e in examples()]),
+                    sources, gr.update(choices=[str(r[0]) for r in sources]))
 
         ask_inputs = [chat, answers, k, since, until]
         for trigger in (box.submit, send.click):
@@ -298,7 +345,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         add.click(add_articles, [files, url_box, paste_title, paste_text],
                   [add_status, table, remove_id, files, paste_text, url_box])
         remove.click(remove_article, [remove_id], [remove_status, table, remove_id])
-        app.load(on_load, None, [table, remove_id, tries.dataset], queue=False)
+        source_add.click(add_source, [source_url, source_every, source_keep], [source_status, sources_table, source_id])
+        source_remove.click(remove_source, [source_id, source_purge], [source_status, sources_table, source_id])
+        app.load(on_load, None, [table, remove_id, tries.dataset, sources_table, source_id], queue=False)
     return app
 
 
@@ -324,6 +373,8 @@ def serve(
     if ingest_corpus and settings.corpus_dir.exists():
         print(assistant.ingest(settings.corpus_dir, progress=True).summary(), flush=True)
     assistant.load_llm()  # assemble, verify and load the model before the first visitor waits for it
+    if settings.refresh_sources:  # registered feeds, pages and folders, refreshed in the background
+        assistant.sources.start_refreshing()
     import uvicorn
     from fastapi import FastAPI
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,17 @@ def scripted(*replies: str):
     messages = itertools.chain((AIMessage(content=r) for r in replies),
                                itertools.repeat(AIMessage(content=replies[-1]))) if replies else iter([])
     return Scripted(messages=messages, prompts=[])
+
+
+class LoopbackSite(BaseHTTPRequestHandler):
+    """Base of the tests' news sites on 127.0.0.1: quiet, and one way to answer."""
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _send(self, code: int, kind: str, body: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)

@@ -6,12 +6,13 @@ import datetime as dt
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from qa_bot.articles import SkipFile, load_file
+from tests.conftest import LoopbackSite
 from tests.test_cli import qa
 
 BRIDGE = ("The city council said the harbor bridge will reopen on May 4 after repairs that cost "
@@ -111,18 +112,8 @@ def _page(title: str, body: str) -> bytes:
     return PAGE.replace("Harbor bridge to reopen on May 4", title).format(body=body, body2=body).encode()
 
 
-class _Site(BaseHTTPRequestHandler):
+class _Site(LoopbackSite):
     feed_items: list[str] = ["/story.html", "/story2.html"]
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def _send(self, code: int, kind: str, body: bytes) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_GET(self) -> None:
         base = f"http://127.0.0.1:{self.server.server_port}"

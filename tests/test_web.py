@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import ROOT, SEED_CORPUS, clean_env, start_qa_bot_serve
 from tests.test_more_ways_in import site  # noqa: F401 - the loopback news site fixture
+from tests.test_sources import newsroom  # noqa: F401 - a news site whose feed changes
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
@@ -333,3 +334,33 @@ def test_an_exposed_web_ui_fetches_only_public_addresses_unless_allowed():
     assert not fetch_public_only(load_settings(host="127.0.0.1"))
     assert fetch_public_only(load_settings(host="0.0.0.0"))
     assert not fetch_public_only(load_settings(host="0.0.0.0", fetch_private=True))
+
+
+def test_the_library_tab_registers_a_source_that_the_server_then_refreshes(page, server, newsroom):  # noqa: F811
+    """A feed added in the Library tab is fetched by the server's background refresh (no one
+    clicks anything else), shows its fetch and article count, and can be removed with them."""
+    page.get_by_role("tab", name="Library").click()
+    page.fill("#qa-source-url textarea, #qa-source-url input", f"{newsroom}/feed.xml")
+    page.click("#qa-source-add")
+    page.wait_for_function("() => document.querySelector('#qa-source-status textarea').value.includes('Added source')",
+                           timeout=60_000)
+    deadline = time.monotonic() + 180
+    while True:  # the refresh runs in the server; a reload shows the table as it is now
+        page.reload()
+        page.wait_for_selector("#qa-question textarea")
+        page.get_by_role("tab", name="Library").click()
+        table = page.locator("#qa-sources-table").inner_text()
+        if "feed" in table and "never" not in table:
+            break
+        assert time.monotonic() < deadline, table
+        page.wait_for_timeout(1000)
+    assert f"{newsroom}/feed.xml" in table and "Arlo funds a ferry pier" in library(page)
+    page.get_by_role("tab", name="Library").click()
+    page.click("#qa-source-id input")
+    page.get_by_role("option", name="1", exact=True).click()
+    page.check("#qa-source-purge input")
+    page.click("#qa-source-remove")
+    page.wait_for_function("() => document.querySelector('#qa-source-status textarea').value.includes('Removed source')",
+                           timeout=60_000)
+    assert "2 of its articles" in page.input_value("#qa-source-status textarea")
+    assert "Arlo funds a ferry pier" not in library(page)
