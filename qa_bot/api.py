@@ -179,7 +179,8 @@ class Ticket:
 
 def _sources(answer: Answer) -> dict[str, Any]:
     d = answer.to_dict()
-    return {"citations": d["citations"], "abstained": d["abstained"], "abstain_reason": d["abstain_reason"]}
+    return {"citations": d["citations"], "abstained": d["abstained"], "abstain_reason": d["abstain_reason"],
+            "conflicts": d["conflicts"]}  # other articles' values of what was asked: each side, newest first
 
 
 def completion(answer: Answer) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from . import policy, prompts
 from .config import Settings
+from .conflicts import conflict_note, find_conflicts
 from .errors import IndexMissingError, InputError, QABotError
 from .evidence import EvidenceBudget, select_evidence
 from .fidelity import SupportScorer
@@ -336,12 +337,16 @@ class Assistant:
         evidence = timed("evidence_s", self.evidence, standalone, passages, today)
 
         def finish(kept: list[AnswerSentence], dropped: list[AnswerSentence], draft: str, why: str) -> Final:
+            # other articles shown that give another value of what was asked: said, with both cited
+            conflicts = () if why else find_conflicts(standalone, kept, evidence)
+            note = conflict_note(conflicts)
+            both = [*kept, AnswerSentence(note, tuple(s.n for c in conflicts for s in c.sides))] if note else kept
             timings["total_s"] = time.perf_counter() - t0
             return Final(
                 Answer(
                     question=question,
-                    text=prompts.ABSTAIN_TEXT if why else render(kept),
-                    citations=() if why else citations_for(kept, evidence),
+                    text=prompts.ABSTAIN_TEXT if why else " ".join(filter(None, (render(kept), note))),
+                    citations=() if why else citations_for(both, evidence),
                     sentences=() if why else tuple(kept),
                     abstained=bool(why),
                     timings=timings,
@@ -352,6 +357,8 @@ class Assistant:
                     dropped=tuple(dropped),
                     abstain_reason=why,
                     set_aside=tuple(set_aside),
+                    conflicts=conflicts,
+                    conflict_note=note,
                 )
             )
 

@@ -490,6 +490,21 @@ def _eval(args, settings: Settings) -> int:
     from .assistant import Assistant
 
     gates = ev.parse_gates(args.fail_under)
+    if ev.is_conflict_set(args.dataset):  # evals/conflicts.jsonl: the "Reports differ" detector, no model
+        found = ev.conflict_detection(args.dataset)
+        metrics = {"conflict_precision": found["precision"], "conflict_recall": found["recall"]}
+        out = args.out or settings.data_dir / "eval" / args.dataset.stem
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps({"metrics": metrics, "cases": found["rows"]}, indent=1))
+        print(f"conflict cases           {found['cases']}")
+        for name, value in metrics.items():
+            print(f"{name:24} {ev.fmt_metric(value)}")
+        for row in found["wrong"]:
+            print(f"  {_safe(row['id'])}: expected {row['expected']}, found {row['found']}")
+        bad = ev.failed_gates(metrics, gates)
+        if bad:
+            print("below --fail-under: " + ", ".join(bad), file=sys.stderr)
+        return 1 if bad else 0
     items = ev.load_dataset(args.dataset)[: args.limit or None]
     out = args.out or settings.data_dir / "eval" / args.dataset.stem
     if args.corpus:

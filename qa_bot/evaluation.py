@@ -302,7 +302,9 @@ def record_for(
     draft_supported = [scorer.score(t, retrieved_texts).supported for t, _ in draft.sentences] if draft else []
     return {
         "id": item.id, "question": item.question, "gold": item.answers, "doc_ids": item.doc_ids,
-        "answerable": item.answerable, "answer": answer.text, "abstained": answer.abstained,
+        # the checked answer is scored; "Reports differ: ..." (another article's value) is kept beside it
+        "answerable": item.answerable, "answer": answer.body, "abstained": answer.abstained,
+        "conflict_note": answer.conflict_note, "conflicts": [c.to_dict() for c in answer.conflicts],
         "abstain_reason": answer.abstain_reason,
         "citations": [{"n": c.n, "article_id": c.passage.article.id} for c in answer.citations],
         "retrieved": retrieved_ids, "retrieved_scores": [round(x, 4) for x in retrieved_scores],
@@ -573,9 +575,9 @@ def parse_gates(specs: Sequence[str]) -> dict[str, float]:
     gates = {}
     for spec in specs:
         name, _, value = spec.partition("=")
-        if name not in METRICS + JUDGE_METRICS or not value:
+        if name not in METRICS + JUDGE_METRICS + CONFLICT_METRICS or not value:
             raise InputError(f"--fail-under wants METRIC=VALUE with METRIC one of "
-                             f"{', '.join(METRICS + JUDGE_METRICS)}; got {spec!r}")
+                             f"{', '.join(METRICS + JUDGE_METRICS + CONFLICT_METRICS)}; got {spec!r}")
         try:
             gates[name] = float(value)
         except ValueError:
@@ -595,3 +597,50 @@ def failed_gates(metrics: dict, gates: dict[str, float]) -> list[str]:
 
 def timestamp() -> str:
     return time.strftime("%Y-%m-%d %H:%M")
+
+
+# ---- the conflict set: does the answer say when reports differ? --------------------------------
+
+
+CONFLICT_METRICS = ["conflict_precision", "conflict_recall"]  # on a conflict set (evals/conflicts.jsonl)
+
+
+def is_conflict_set(path: Path) -> bool:
+    """A JSONL of conflict cases (``evals/conflicts.jsonl``): each has its own small set of articles."""
+    try:
+        with path.open(encoding="utf-8") as f:
+            first = next((line for line in f if line.strip()), "")
+        return "articles" in json.loads(first)
+    except (OSError, ValueError):
+        return False
+
+
+def conflict_detection(path: Path) -> dict[str, Any]:
+    """Precision and recall of ``conflicts.find_conflicts`` on hand-written cases: articles that
+    disagree, agree in other words, or give unrelated figures. Each case's answer sentence cites
+    its article; every article is one evidence item, as the model would be shown them. No
+    retrieval and no model: this measures the detector, given an answer and its evidence."""
+    import datetime as dt_
+
+    from .conflicts import find_conflicts
+    from .types import AnswerSentence, Article, Chunk, Evidence, Passage
+
+    rows, tp, fp, fn = [], 0, 0, 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        case = json.loads(line)
+        evidence = []
+        for n, a in enumerate(case["articles"], 1):
+            art = Article(id=a["id"], title=a.get("title", a["id"]), text=a["text"],
+                          published=dt_.date.fromisoformat(a["date"]) if a.get("date") else None)
+            chunk = Chunk(id=f"{art.id}#0", article_id=art.id, text=art.text, start=0, end=len(art.text), position=0)
+            evidence.append(Evidence(n, Passage(chunk, art, 1.0, n), 0, len(art.text)))
+        cites = tuple(e.n for e in evidence if e.passage.article.id in case["cites"])
+        found = find_conflicts(case["question"], [AnswerSentence(case["answer"], cites)], evidence)
+        got = {s.value.lower() for c in found for s in c.sides if not s.answered}
+        want = {v.lower() for v in case["conflicts"]}
+        tp, fp, fn = tp + len(got & want), fp + len(got - want), fn + len(want - got)
+        rows.append({"id": case["id"], "expected": sorted(want), "found": sorted(got), "ok": got == want})
+    return {"cases": len(rows), "precision": tp / (tp + fp) if tp + fp else 1.0,
+            "recall": tp / (tp + fn) if tp + fn else 1.0, "wrong": [r for r in rows if not r["ok"]], "rows": rows}

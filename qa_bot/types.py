@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .text import cite_mark
+from .text import CITATIONS, cite_mark, cited_numbers
 
 
 def date_int(d: dt.date | None) -> int:
@@ -204,6 +204,32 @@ class AnswerSentence:
         }
 
 
+@dataclass(frozen=True)
+class ConflictSide:
+    """One article's value in a conflict (conflicts.py): as written, where it was cited, and when."""
+
+    value: str
+    n: int  # the evidence item it is in, cited as [n]
+    article_id: str
+    published: dt.date | None
+    answered: bool  # the value the answer itself gave
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "n": self.n, "article_id": self.article_id,
+                "published": self.published.isoformat() if self.published else None, "answered": self.answered}
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """The articles shown disagree on what an answer sentence states: each side, newest first."""
+
+    sentence: int  # index into Answer.sentences
+    sides: tuple[ConflictSide, ...]
+
+    def to_dict(self) -> dict:
+        return {"sentence": self.sentence, "sides": [s.to_dict() for s in self.sides]}
+
+
 ABSTAIN_REASONS = {
     "no_relevant_passage": "no indexed passage is close enough to the question to ask the model",
     "model_not_found": "the model found no answer in the passages",
@@ -233,13 +259,25 @@ class Answer:
     dropped: tuple[AnswerSentence, ...] = ()  # draft sentences no retrieved passage supports
     abstain_reason: str = ""  # why the answer is an abstention (one of ABSTAIN_REASONS), else ""
     set_aside: tuple[Passage, ...] = ()  # retrieved but kept from the model: their articles address it (guard.py)
+    conflicts: tuple[Conflict, ...] = ()  # other articles shown give other values (conflicts.py)
+    conflict_note: str = ""  # "Reports differ: ...", the end of ``text`` when there are conflicts
+
+    @property
+    def body(self) -> str:
+        """The checked sentences without the conflict note (what the eval scores)."""
+        return self.text[: len(self.text) - len(self.conflict_note)].rstrip() if self.conflict_note else self.text
 
     def pieces(self, escape: Callable[[str], str] = str, link: Callable[[int, str], str] | None = None) -> list[str]:
         """The answer text one sentence a piece (joined by spaces they are ``text``), for faces
         that stream it or link its marks (``AnswerSentence.rendered``). A decline is one piece."""
         if self.abstained or not self.sentences:
             return [escape(self.text)]
-        return [s.rendered(escape, link) for s in self.sentences]
+        pieces = [s.rendered(escape, link) for s in self.sentences]
+        if self.conflict_note:
+            note = escape(self.conflict_note)
+            pieces.append(CITATIONS.sub(lambda m: "".join(link(n, cite_mark(n)) for n in cited_numbers(m[1])), note)
+                          if link else note)
+        return pieces
 
     def to_dict(self) -> dict:
         return {
@@ -251,6 +289,7 @@ class Answer:
             "sentences": [s.to_dict() for s in self.sentences],
             "dropped_sentences": [s.to_dict() for s in self.dropped],
             "standalone_question": self.standalone_question or self.question,
+            "conflicts": [c.to_dict() for c in self.conflicts],
             "set_aside": [
                 {"article_id": p.article.id, "title": p.article.title, "reason": p.article.suspect}
                 for p in self.set_aside

@@ -34,6 +34,7 @@ CSS = """
 .qa-src mark { background: #fde68a; color: inherit; }
 a.qa-cite { font-weight: 600; text-decoration: none; }
 .qa-abstain { font-style: italic; }
+.qa-differ { display: block; margin-top: .4em; padding: .2em .5em; border-left: 3px solid #d97706; background: #fffbeb; }
 .qa-draft { color: var(--body-text-color-subdued); }
 """
 
@@ -62,7 +63,10 @@ def answer_html(answer: Answer, turn: int) -> str:
     """The answer with each [n] as a link to its passage in the sources panel."""
     if answer.abstained:
         return f'<span class="qa-abstain">{_esc(answer.text)}</span>'
-    return " ".join(answer.pieces(_esc, lambda n, mark: f'<a class="qa-cite" href="#qa-src-{turn}-{n}">{mark}</a>'))
+    pieces = answer.pieces(_esc, lambda n, mark: f'<a class="qa-cite" href="#qa-src-{turn}-{n}">{mark}</a>')
+    if answer.conflict_note:  # "Reports differ: ...": marked, so a reader sees the articles disagree
+        pieces[-1] = f'<span class="qa-differ">{pieces[-1]}</span>'
+    return " ".join(pieces)
 
 
 def _passage_html(p: Passage, label: str, anchor: str, spans: list[tuple[int, int]]) -> str:
