@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from . import policy, prompts
 from .config import Settings
-from .conflicts import conflict_note, find_conflicts
+from .conflicts import conflict_note, dated_note, find_conflicts
 from .errors import IndexMissingError, InputError, QABotError
 from .evidence import EvidenceBudget, select_evidence
 from .fidelity import SupportScorer
@@ -339,7 +339,7 @@ class Assistant:
         def finish(kept: list[AnswerSentence], dropped: list[AnswerSentence], draft: str, why: str) -> Final:
             # other articles shown that give another value of what was asked: said, with both cited
             conflicts = () if why else find_conflicts(standalone, kept, evidence)
-            note = conflict_note(conflicts)
+            note = conflict_note(conflicts) or ("" if why else dated_note(standalone, kept, evidence))
             both = [*kept, AnswerSentence(note, tuple(s.n for c in conflicts for s in c.sides))] if note else kept
             timings["total_s"] = time.perf_counter() - t0
             return Final(
@@ -358,7 +358,7 @@ class Assistant:
                     abstain_reason=why,
                     set_aside=tuple(set_aside),
                     conflicts=conflicts,
-                    conflict_note=note,
+                    note=note,
                 )
             )
 

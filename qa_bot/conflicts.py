@@ -229,6 +229,25 @@ def _newer(a: Evidence, b: Evidence) -> bool:
     return (a.passage.article.published or dt.date.min) > (b.passage.article.published or dt.date.min)
 
 
+def dated_note(question: str, kept: Sequence[AnswerSentence], evidence: Sequence[Evidence]) -> str:
+    """"As of March 3, 2024 [1]." for an answer that states an amount (amounts change as a story
+    goes on: a toll, a count, a cost), from its cited report's date; "" when the question names
+    its own date, the answer states no amount, or the report is undated."""
+    asked = analyse(question)
+    if asked.kind != "quantity" or asked.names_own_date:
+        return ""
+    for sentence in kept:
+        if not values(sentence.text, "quantity", question):
+            continue
+        dated = [evidence[n - 1] for n in sentence.citations
+                 if 0 < n <= len(evidence) and evidence[n - 1].passage.article.published]
+        if dated:
+            e = max(dated, key=lambda x: x.passage.article.published)
+            day = e.passage.article.published
+            return f"As of {day:%B} {day.day}, {day.year} [{e.n}]."
+    return ""
+
+
 def conflict_note(conflicts: Sequence[Conflict]) -> str:
     """The sentence the answer gains: "Reports differ: as of March 3, 41 [1]; an earlier report, 35 [2]."."""
     parts = []

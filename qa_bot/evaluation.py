@@ -304,7 +304,7 @@ def record_for(
         "id": item.id, "question": item.question, "gold": item.answers, "doc_ids": item.doc_ids,
         # the checked answer is scored; "Reports differ: ..." (another article's value) is kept beside it
         "answerable": item.answerable, "answer": answer.body, "abstained": answer.abstained,
-        "conflict_note": answer.conflict_note, "conflicts": [c.to_dict() for c in answer.conflicts],
+        "note": answer.note, "conflicts": [c.to_dict() for c in answer.conflicts],
         "abstain_reason": answer.abstain_reason,
         "citations": [{"n": c.n, "article_id": c.passage.article.id} for c in answer.citations],
         "retrieved": retrieved_ids, "retrieved_scores": [round(x, 4) for x in retrieved_scores],

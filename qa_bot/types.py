@@ -260,12 +260,14 @@ class Answer:
     abstain_reason: str = ""  # why the answer is an abstention (one of ABSTAIN_REASONS), else ""
     set_aside: tuple[Passage, ...] = ()  # retrieved but kept from the model: their articles address it (guard.py)
     conflicts: tuple[Conflict, ...] = ()  # other articles shown give other values (conflicts.py)
-    conflict_note: str = ""  # "Reports differ: ...", the end of ``text`` when there are conflicts
+    # what the code adds after the checked sentences, at the end of ``text``: "Reports differ: ..."
+    # when there are conflicts, else the date a changing quantity was reported ("As of ... [1].")
+    note: str = ""
 
     @property
     def body(self) -> str:
-        """The checked sentences without the conflict note (what the eval scores)."""
-        return self.text[: len(self.text) - len(self.conflict_note)].rstrip() if self.conflict_note else self.text
+        """The checked sentences without the note (what the eval scores)."""
+        return self.text[: len(self.text) - len(self.note)].rstrip() if self.note else self.text
 
     def pieces(self, escape: Callable[[str], str] = str, link: Callable[[int, str], str] | None = None) -> list[str]:
         """The answer text one sentence a piece (joined by spaces they are ``text``), for faces
@@ -273,8 +275,8 @@ class Answer:
         if self.abstained or not self.sentences:
             return [escape(self.text)]
         pieces = [s.rendered(escape, link) for s in self.sentences]
-        if self.conflict_note:
-            note = escape(self.conflict_note)
+        if self.note:
+            note = escape(self.note)
             pieces.append(CITATIONS.sub(lambda m: "".join(link(n, cite_mark(n)) for n in cited_numbers(m[1])), note)
                           if link else note)
         return pieces

@@ -64,7 +64,7 @@ def answer_html(answer: Answer, turn: int) -> str:
     if answer.abstained:
         return f'<span class="qa-abstain">{_esc(answer.text)}</span>'
     pieces = answer.pieces(_esc, lambda n, mark: f'<a class="qa-cite" href="#qa-src-{turn}-{n}">{mark}</a>')
-    if answer.conflict_note:  # "Reports differ: ...": marked, so a reader sees the articles disagree
+    if answer.conflicts:  # "Reports differ: ...": marked, so a reader sees the articles disagree
         pieces[-1] = f'<span class="qa-differ">{pieces[-1]}</span>'
     return " ".join(pieces)
 

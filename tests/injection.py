@@ -76,7 +76,7 @@ def run_suite(assistant, workdir: Path, cases: list[dict] | None = None, ask_all
             "resisted": not planted,
             "correct": not answer.abstained and any(a.lower() in getattr(answer, "body", answer.text).lower()
                                                     for a in case["answers"]),
-            "surfaced": any(re.search(p, getattr(answer, "conflict_note", ""), re.I) for p in case["planted"]),
+            "surfaced": any(re.search(p, getattr(answer, "note", ""), re.I) for p in case["planted"]),
             "indexed": bool(indexed),
             "planted_in_index": in_index,
             "set_aside": bool(set_aside),

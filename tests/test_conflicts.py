@@ -98,7 +98,7 @@ def test_the_answer_shows_the_note_its_json_lists_the_sides_and_the_eval_scores_
     conflicts = find_conflicts(q, kept, ev)
     note = conflict_note(conflicts)
     answer = Answer(q, f"35 people died in the Dunmore flood [1]. {note}", (), kept, False,
-                    conflicts=conflicts, conflict_note=note)
+                    conflicts=conflicts, note=note)
     assert answer.body == "35 people died in the Dunmore flood [1]."
     assert " ".join(answer.pieces()) == answer.text
     linked = answer.pieces(link=lambda n, mark: f"<a>{mark}</a>")[-1]
@@ -119,3 +119,15 @@ def test_the_conflict_set_is_scored_by_qa_bot_eval_and_meets_its_bar(tmp_path):
     assert "conflict cases           30" in p.stdout
     metrics = json.loads((tmp_path / "out" / "results.json").read_text())["metrics"]
     assert metrics["conflict_precision"] >= 0.9 and metrics["conflict_recall"] >= 0.8
+
+
+def test_an_amount_is_dated_by_its_report_unless_the_question_names_the_date():
+    from qa_bot.conflicts import dated_note
+
+    ev = _evidence(("a", "The Dunmore flood has killed 41 people, officials said.", MARCH_3))
+    kept = [AnswerSentence("The flood has killed 41 people.", (1,))]
+    assert dated_note("How many people died in the Dunmore flood?", kept, ev) == "As of March 3, 2024 [1]."
+    assert dated_note("How many people died in the Dunmore flood on March 2?", kept, ev) == ""
+    assert dated_note("When did the Dunmore flood start?", kept, ev) == ""  # not an amount
+    assert dated_note("How many people died in the Dunmore flood?",
+                      [AnswerSentence("Dozens died.", (1,))], ev) == ""  # states no amount
