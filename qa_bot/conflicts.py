@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .chunking import split_sentences
 from .question import analyse, name_candidates
 from .text import MONTH_NUMBERS, YEAR_DIGITS, content_words
 from .types import AnswerSentence, Conflict, ConflictSide, Evidence
@@ -173,8 +174,6 @@ def _differ(a: _Value, b: _Value) -> bool:
 
 
 def _sentences(text: str) -> list[str]:
-    from .chunking import split_sentences
-
     return [text[s:e] for s, e in split_sentences(text)] or [text]
 
 

@@ -140,19 +140,18 @@ class Refreshed:
 
     def describe(self) -> str:
         """One line a person reads about this refresh."""
-        done = self
-        s = done.source
-        if done.skipped_busy:
+        s = self.source
+        if self.skipped_busy:
             return f"source {s.id} {s.location}: being refreshed by another process"
-        if done.error:
-            return (f"source {s.id} {s.location}: failed ({done.error}); next try in "
+        if self.error:
+            return (f"source {s.id} {s.location}: failed ({self.error}); next try in "
                     f"{say_every(int(max(60, s.next_due - time.time())) // 60 * 60)}")
-        r = done.report
+        r = self.report
         line = f"source {s.id} {s.location}: {len(r.added)} added, {len(r.updated)} updated"
         if s.kind == "folder":
             line += f", {len(r.removed)} removed"
-        if done.pruned:
-            line += f", {len(done.pruned)} older than {s.keep_days} days pruned"
+        if self.pruned:
+            line += f", {len(self.pruned)} older than {s.keep_days} days pruned"
         return line + (f", {len(r.skipped)} skipped" if r.skipped else "")
 
 
