@@ -59,6 +59,9 @@ _DATE = re.compile(
     rf"|(?P<m3>{_MONTH})\s+(?P<y3>{YEAR_DIGITS})\b"
     rf"|(?<![\d$£€.,])(?P<y4>{YEAR_DIGITS})\b(?![,.]?\d)(?!\s*(?:%|percent))"
     rf"|(?P<wd>monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b)", re.I)
+# A name next to these words is who said or reported something, not who or what was asked about
+_SOURCE_BEFORE = re.compile(r"(?:\btold|\bsaid|\bsays|\baccording to|\breported|\bwrote|\bvia|\bper)\s*$", re.I)
+_SOURCE_AFTER = re.compile(r"^\s*(?:said|says|told|reported|wrote|reports)\b", re.I)
 _NAME_SPAN = re.compile(r"\b[A-Z][A-Za-z'’.-]*[A-Za-z](?:\s+(?:de |van |von |al-)?[A-Z][A-Za-z'’.-]*[A-Za-z])*")
 
 
@@ -111,7 +114,10 @@ def _dates(text: str, skip: set[str]) -> list[_Value]:
             month, day = (g["m1"], g["d1"]) if g["m1"] else (g["m2"], g["d2"])
             if month.lower() == "may" and not re.match(r"May\b", month):  # "may 5" the verb: no date
                 continue
-            key = ("day", MONTH_NUMBERS[month.lower()], int(day))
+            year = g["y1"] or g["y2"]
+            # "Aug. 23, 2044" and "April 8" are not one precision: the second's year is unsaid
+            key = ("day and year", MONTH_NUMBERS[month.lower()], int(day), int(year)) if year else (
+                "day", MONTH_NUMBERS[month.lower()], int(day))
         if m.group(0).strip().lower() in skip:
             continue
         out.append(_Value(key, m.group(0).strip(), _around(text, m.start(), m.end()), ""))
@@ -126,6 +132,8 @@ def _names(text: str, question: str) -> list[_Value]:
         words = {w[:-2] if w.endswith(("'s", "’s")) else w for w in words}
         if not words & wanted:
             continue
+        if _SOURCE_BEFORE.search(text[: m.start()]) or _SOURCE_AFTER.match(text[m.end():]):
+            continue  # "told CBS Mornings", "Reuters reported": a source, not an answer
         out.append(_Value(("name", frozenset(words & wanted)), m.group(0), _around(text, m.start(), m.end()), ""))
     return out
 
@@ -158,9 +166,13 @@ def _same_thing(a: _Value, b: _Value, q_words: frozenset[str], measured: frozens
     if a.around & measured and not (b.around & measured or groups_a & groups_b):
         return False  # "fined £2.1 million" vs "a profit of £84 million" in the same company's story
     about_a, about_b = a.around & q_words, b.around & q_words
-    # about as much of the question around it as around the answer's value (one word of slack:
-    # reports word it differently, "died" and "killed")
-    return bool(about_b) and len(about_b) >= max(1, len(about_a) - 1) and bool(about_a & about_b or not about_a)
+    # the other value must answer the question too: at least half the question's words around
+    # it (a name for "who" two thirds: news sentences are full of names), and about as many as
+    # around the answer's value (one word of slack: reports word it differently, "died" and
+    # "killed")
+    share = 2 / 3 if a.key[0] == "name" else 1 / 2
+    return (len(about_b) >= max(2, share * len(q_words), len(about_a) - 1)
+            and bool(about_a & about_b or not about_a))
 
 
 def _same_value(a: tuple, b: tuple) -> bool:

@@ -131,3 +131,19 @@ def test_an_amount_is_dated_by_its_report_unless_the_question_names_the_date():
     assert dated_note("When did the Dunmore flood start?", kept, ev) == ""  # not an amount
     assert dated_note("How many people died in the Dunmore flood?",
                       [AnswerSentence("Dozens died.", (1,))], ev) == ""  # states no amount
+
+
+def test_a_date_meets_only_a_date_of_its_precision_and_a_source_is_no_answer():
+    q = "When will the next total eclipse be seen in Tolver?"
+    ev = _evidence(("a", "The next total eclipse will be seen in Tolver on Aug. 23, 2044, astronomers said.", MARCH_3),
+                   ("b", "This total eclipse will be seen in Tolver on April 8, a rare sight.", MARCH_1),
+                   ("c", "The next total eclipse will be seen in Tolver on Aug. 12, 2046, an earlier table said.",
+                    MARCH_1))
+    kept = [AnswerSentence("It will be seen on Aug. 23, 2044.", (1,))]
+    [c] = find_conflicts(q, kept, ev)
+    assert [s.value for s in c.sides] == ["Aug. 23, 2044", "Aug. 12, 2046"]  # not "April 8": its year is unsaid
+    q = "Who won the Pellston mayoral race?"
+    ev = _evidence(("a", "Dana Whitfield won the Pellston mayoral race, results showed.", MARCH_3),
+                   ("b", "The Pellston mayoral race was won narrowly, the winner told WPLN Radio on Tuesday.",
+                    MARCH_1))
+    assert find_conflicts(q, [AnswerSentence("Dana Whitfield won the race.", (1,))], ev) == ()  # a source
