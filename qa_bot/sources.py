@@ -420,6 +420,14 @@ class Sources:
         from .access import fetch_public_only
 
         every_s = every if isinstance(every, int) else parse_every(every)
+        if for_visitor and not self.library.is_url(location):
+            # a web visitor may not make the server read its own files: only folders of the corpus
+            corpus = self.settings.corpus_dir.resolve()
+            folder = Path(location.strip()).expanduser()
+            folder = (corpus / folder if not folder.is_absolute() else folder).resolve()
+            if folder != corpus and not folder.is_relative_to(corpus):
+                raise InputError(f"from the web UI a folder source must be inside the corpus folder ({corpus})")
+            location = str(folder)
         source = self.registry.add(location, every_s, keep_days, for_visitor and fetch_public_only(self.settings))
         if self._refresher:
             self._refresher.wake()

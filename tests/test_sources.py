@@ -179,3 +179,15 @@ def test_a_refresh_killed_half_way_is_completed_by_the_next(tmp_path, newsroom):
     listed = json.loads(qa("sources", "list", "--json", data_dir=data, env=env).stdout)
     assert listed[0]["last_ok"] and listed[0]["kind"] == "feed" and listed[0]["last_error"] == ""
     assert "1 sources" in qa("sources", "list", data_dir=data, env=env).stdout
+
+
+def test_a_web_visitor_may_register_only_folders_of_the_corpus(make_settings, embedder, tmp_path):
+    a = _assistant(make_settings, embedder, tmp_path)
+    (tmp_path / "corpus" / "extra").mkdir()
+    assert a.sources.add("extra", "10m", for_visitor=True).location == str((tmp_path / "corpus" / "extra").resolve())
+    (tmp_path / "private").mkdir()
+    with pytest.raises(InputError, match="inside the corpus folder"):
+        a.sources.add(str(tmp_path / "private"), "10m", for_visitor=True)
+    with pytest.raises(InputError, match="inside the corpus folder"):
+        a.sources.add("../private", "10m", for_visitor=True)
+    assert a.sources.add(str(tmp_path / "private"), "10m").kind == "folder"  # the CLI's user owns the machine
