@@ -80,15 +80,17 @@ class Library:
         into: Path | None = None,
         on_item: Callable[[int, int, str], None] | None = None,
         for_visitor: bool = False,
+        public_only: bool = False,
     ) -> FetchReport:
         """Fetch a page or a feed into ``into`` (default ``corpus/web``); nothing is indexed yet.
 
         ``for_visitor``: the fetch is asked for by a web visitor, so when the server can be
         reached from elsewhere, addresses that are not globally routable are refused
-        (``access.fetch_public_only``)."""
+        (``access.fetch_public_only``). ``public_only``: refuse them whatever the settings (a
+        source a visitor registered, refreshed later by any process)."""
         s = self.settings
         fetcher = Fetcher(into or self.web_dir, int(s.max_file_mb * 1_000_000), s.fetch_timeout_s, s.feed_max_items,
-                          public_only=for_visitor and fetch_public_only(s), taken=self._taken())
+                          public_only=public_only or (for_visitor and fetch_public_only(s)), taken=self._taken())
         return fetcher.add(url.strip(), feed=feed, on_item=on_item)
 
     def save_upload(self, given: str, data: bytes) -> Path:

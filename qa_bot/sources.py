@@ -304,7 +304,8 @@ def refresh(library: Library, registry: SourceRegistry, source: Source, now: flo
                 raise InputError(f"the folder {folder} is gone")
             done.report = sync(library.index, folder, prune=True)
         else:
-            got = library.fetch(source.location, into=folder, for_visitor=source.public_only)
+            # a source a visitor registered keeps to public addresses, whichever process refreshes it
+            got = library.fetch(source.location, into=folder, public_only=source.public_only)
             feed = got.feed
             if got.skipped and not got.saved and not got.known:
                 where, why = got.skipped[0]

@@ -191,3 +191,13 @@ def test_a_web_visitor_may_register_only_folders_of_the_corpus(make_settings, em
     with pytest.raises(InputError, match="inside the corpus folder"):
         a.sources.add("../private", "10m", for_visitor=True)
     assert a.sources.add(str(tmp_path / "private"), "10m").kind == "folder"  # the CLI's user owns the machine
+
+
+def test_a_source_a_visitor_registered_keeps_to_public_addresses_whoever_refreshes_it(
+        make_settings, embedder, tmp_path, newsroom):
+    """Registered from an exposed web UI, then refreshed by a cron run on loopback settings: the
+    restriction travels with the source, not with the settings of the process refreshing it."""
+    a = _assistant(make_settings, embedder, tmp_path)
+    a.sources.registry.add(f"{newsroom}/feed.xml", 600, public_only=True)
+    [done] = a.sources.refresh()
+    assert "is not a public address" in done.error and a.library() == []
