@@ -14,7 +14,8 @@ says so and cites each side, newest first.
   "injured", not "died");
 * a number keeps its unit: an amount of money only meets money, a percentage a percentage, and
   "41 people" only "35 people", never "35 homes";
-* a date only meets a date written to the same precision (a day with a day, a year with a year).
+* a date only meets a date written to the same precision (a day with a day, a year with a year),
+  and what it is about is its whole sentence (news puts the date far from what it dates).
 A value restated by several articles counts once (the newest report of it is cited). Values in
 the question itself ("after the 2019 vote") are never answers, and so never conflicts.
 """
@@ -120,7 +121,9 @@ def _dates(text: str, skip: set[str]) -> list[_Value]:
                 "day", MONTH_NUMBERS[month.lower()], int(day))
         if m.group(0).strip().lower() in skip:
             continue
-        out.append(_Value(key, m.group(0).strip(), _around(text, m.start(), m.end()), ""))
+        # a date is about its whole sentence ("before March 1, when the U.S. has said it may more
+        # than double tariffs on Chinese goods"): a few words each side cut news sentences short
+        out.append(_Value(key, m.group(0).strip(), frozenset(content_words(text)), ""))
     return out
 
 
@@ -170,7 +173,7 @@ def _same_thing(a: _Value, b: _Value, q_words: frozenset[str], measured: frozens
     # it (a name for "who" two thirds: news sentences are full of names), and about as many as
     # around the answer's value (one word of slack: reports word it differently, "died" and
     # "killed")
-    share = 2 / 3 if a.key[0] == "name" else 1 / 2
+    share = 2 / 3 if a.key[0] == "name" else 0.5
     return (len(about_b) >= max(2, share * len(q_words), len(about_a) - 1)
             and bool(about_a & about_b or not about_a))
 

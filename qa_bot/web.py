@@ -313,8 +313,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                      s["articles_added"], s["last_error"]] for s in (src.to_dict() for src in assistant.sources.list())]
 
         def sources_view(status: str):
-            rows = source_rows()
-            return status, rows, gr.update(choices=[str(r[0]) for r in rows], value=None)
+            """The status line, the sources table and its dropdown, and the articles table and its
+            dropdown (adding or purging a source changes the library too)."""
+            rows, articles = source_rows(), library_rows()
+            return (status, rows, gr.update(choices=[str(r[0]) for r in rows], value=None),
+                    articles, gr.update(choices=[r[3] for r in articles]))
 
         def add_source(location: str, every: str, keep: float | None):
             try:
@@ -349,8 +352,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         add.click(add_articles, [files, url_box, paste_title, paste_text],
                   [add_status, table, remove_id, files, paste_text, url_box])
         remove.click(remove_article, [remove_id], [remove_status, table, remove_id])
-        source_add.click(add_source, [source_url, source_every, source_keep], [source_status, sources_table, source_id])
-        source_remove.click(remove_source, [source_id, source_purge], [source_status, sources_table, source_id])
+        source_outputs = [source_status, sources_table, source_id, table, remove_id]
+        source_add.click(add_source, [source_url, source_every, source_keep], source_outputs)
+        source_remove.click(remove_source, [source_id, source_purge], source_outputs)
         app.load(on_load, None, [table, remove_id, tries.dataset, sources_table, source_id], queue=False)
     return app
 
