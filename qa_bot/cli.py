@@ -37,6 +37,7 @@ examples:
   qa-bot ask --json "Who is going to Beijing?"  machine-readable answer
   qa-bot chat                                 multi-turn conversation in the terminal
   qa-bot serve                                web UI on http://127.0.0.1:7860, OpenAI-compatible API on /v1
+  qa-bot sources add https://example.com/rss --every 30m   a feed that refreshes itself (see `sources -h`)
   qa-bot config                               every setting, its value and its QA_BOT_* variable
 
 environment: every setting is QA_BOT_<NAME> (see `qa-bot config`), e.g.
