@@ -61,6 +61,7 @@ class Library:
         self.index, self.settings = index, settings
         self.upload_dir = settings.corpus_dir / "uploads"
         self.web_dir = settings.corpus_dir / "web"
+        self._taken_ids: tuple[str, set[str]] | None = None  # (index generation, ids): see _taken
 
     is_url = staticmethod(is_url)  # "http(s)://...": fetched, not read from disk
 
@@ -69,7 +70,13 @@ class Library:
         return self.index.articles()
 
     def _taken(self) -> set[str]:
-        return {a.id for a in self.list()}
+        """The indexed article ids a new file's name must avoid. Listing them reads every chunk's
+        metadata, so it is done once per index generation, not once per uploaded file; files
+        saved meanwhile are added to the same set (``save_new_file``)."""
+        generation = self.index.generation()
+        if self._taken_ids is None or self._taken_ids[0] != generation:
+            self._taken_ids = (generation, {a.id for a in self.list()})
+        return self._taken_ids[1]
 
     # ---- adding --------------------------------------------------------------------------
 
