@@ -4,7 +4,7 @@
 ``qa-bot serve`` refreshes the due ones in a background thread (``Refresher``), and
 ``qa-bot sources refresh`` does one pass for cron or a systemd timer.
 
-* **The registry** is a SQLite table in the data dir (``sources.sqlite``, WAL mode): a crash
+* **The registry** is a SQLite table in the data dir (``sources.sqlite``, store.py): a crash
   mid-write loses at most that write, and a refresh run by cron beside ``qa-bot serve`` is safe.
   A source is claimed by the process refreshing it (its pid), so two never fetch one source at
   once; a claim whose process died is taken over.
@@ -37,15 +37,16 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import trace
 from .config import Settings
 from .errors import InputError, QABotError
 from .index import IndexedArticle
 from .library import Library
+from .store import connect
 from .sync import sync
 from .types import IngestReport
 
@@ -162,18 +163,8 @@ class SourceRegistry:
         self.settings = settings
         self.path = settings.data_dir / "sources.sqlite"
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # explicit transactions below
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.executescript(_SCHEMA)
-            con.row_factory = sqlite3.Row
-            yield con
-        finally:
-            con.close()
+    def _db(self):
+        return connect(self.path, _SCHEMA)
 
     @staticmethod
     def _source(row: sqlite3.Row) -> Source:
@@ -298,28 +289,32 @@ def refresh(library: Library, registry: SourceRegistry, source: Source, now: flo
     now = time.time() if now is None else now
     feed: bool | None = None
     folder = source_folder(library, source)
-    try:
-        if source.kind == "folder":
-            if not folder.is_dir():
-                raise InputError(f"the folder {folder} is gone")
-            done.report = sync(library.index, folder, prune=True)
-        else:
-            # a source a visitor registered keeps to public addresses, whichever process refreshes it
-            got = library.fetch(source.location, into=folder, public_only=source.public_only)
-            feed = got.feed
-            if got.skipped and not got.saved and not got.known:
-                where, why = got.skipped[0]
-                raise InputError(why if where == source.location else f"{where}: {why}")
-            if got.saved:
-                done.report = sync(library.index, folder, prune=False)
-            done.report.skipped[:0] = got.skipped
-            if source.keep_days:
-                done.pruned = _prune(library, folder, source.keep_days, today or dt.date.today())
-    except QABotError as e:
-        done.error = str(e)
-    except OSError as e:  # a full disk, a folder made unreadable
-        done.error = f"{type(e).__name__}: {e.strerror or e}"
-    done.source = registry.finish(source, now, len(done.report.added), len(done.pruned), done.error, feed)
+    with trace.span("qa.source.refresh", source=source.id, kind=source.kind, failures_before=source.failures) as span:
+        span.text("location", source.location)
+        try:
+            if source.kind == "folder":
+                if not folder.is_dir():
+                    raise InputError(f"the folder {folder} is gone")
+                done.report = sync(library.index, folder, prune=True)
+            else:
+                # a source a visitor registered keeps to public addresses, whichever process refreshes it
+                got = library.fetch(source.location, into=folder, public_only=source.public_only)
+                feed = got.feed
+                if got.skipped and not got.saved and not got.known:
+                    where, why = got.skipped[0]
+                    raise InputError(why if where == source.location else f"{where}: {why}")
+                if got.saved:
+                    done.report = sync(library.index, folder, prune=False)
+                done.report.skipped[:0] = got.skipped
+                if source.keep_days:
+                    done.pruned = _prune(library, folder, source.keep_days, today or dt.date.today())
+        except QABotError as e:
+            done.error = str(e)
+        except OSError as e:  # a full disk, a folder made unreadable
+            done.error = f"{type(e).__name__}: {e.strerror or e}"
+        done.source = registry.finish(source, now, len(done.report.added), len(done.pruned), done.error, feed)
+        span.set(added=len(done.report.added), updated=len(done.report.updated), pruned=len(done.pruned),
+                 error=done.error[:200] or None, feed=feed)
     return done
 
 
