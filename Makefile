@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(PIP) -U pip wheel setuptools
 	$(PIP) torch==2.13.0
 	CMAKE_ARGS="-DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) llama-cpp-python==0.3.36
-	$(PIP) -e '.[models,dev]'
+	$(PIP) -e '.[models,dev,otel]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

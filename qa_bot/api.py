@@ -15,6 +15,11 @@ carries the citations.
 Optional request fields beyond OpenAI's: ``k`` (passages), ``since`` / ``until`` (YYYY-MM-DD).
 When ``QA_BOT_API_KEY`` is set, requests need ``Authorization: Bearer <key>``.
 
+``POST /v1/feedback`` rates an answer by its completion ``id``: ``{"id": "chatcmpl-…", "rating":
+"up"|"down", "comment": "…", "correction": "the right answer is …", "not_in_articles": false}``;
+the rating is kept in the journal (journal.py) and ``qa-bot feedback export --eval`` makes it an
+eval case. An unknown id is a 404.
+
 At most ``max_concurrent_answers`` API answers run at once and ``api_max_waiting`` more wait
 for a slot, waiting in the event loop rather than in a worker thread (threads are shared with
 the web UI, which a crowd of waiting requests would otherwise starve); the rest get 429 with
@@ -45,6 +50,7 @@ from .errors import (
     InputError,
     LLMUnavailableError,
     ModelMissingError,
+    NotFoundError,
     QABotError,
 )
 from .types import Answer, DateRange
@@ -68,6 +74,7 @@ class ApiError(Exception):
 # tests/test_api_requests.py fails when one is added without one):
 STATUS_FOR: dict[type[QABotError], tuple[int, str]] = {
     InputError: (400, "invalid_request_error"),  # the request can be fixed by the caller
+    NotFoundError: (404, "invalid_request_error"),  # an id names no kept answer (of this caller's)
     IndexMissingError: (503, "server_error"),  # nothing indexed yet: not ready to answer
     IndexUnavailableError: (503, "server_error"),  # the index is busy or its server gone: retry later
     LLMUnavailableError: (503, "server_error"),  # the LLM server behind us is down or failed
@@ -183,9 +190,16 @@ def _sources(answer: Answer) -> dict[str, Any]:
             "conflicts": d["conflicts"]}  # other articles' values of what was asked: each side, newest first
 
 
-def completion(answer: Answer) -> dict[str, Any]:
+def _keep(assistant: Assistant, answer: Answer, req: dict[str, Any], answer_id: str | None = None) -> str:
+    """The completion id: ``chatcmpl-`` and the id the journal keeps the answer under (the one
+    ``/v1/feedback`` takes), or a random one when the journal is off."""
+    kept = assistant.journal.record(answer, face="api", k=req["k"], answer_id=answer_id)
+    return f"chatcmpl-{kept or answer_id or uuid.uuid4().hex[:10]}"
+
+
+def completion(answer: Answer, cid: str) -> dict[str, Any]:
     return {
-        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "id": cid,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": MODEL_ID,
@@ -197,7 +211,8 @@ def completion(answer: Answer) -> dict[str, Any]:
 
 def stream_events(assistant: Assistant, req: dict[str, Any]) -> Iterator[str]:
     """Server-sent events in OpenAI's chunk format; only checked text is sent (see the module doc)."""
-    cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+    answer_id = uuid.uuid4().hex[:10]
+    cid, created = f"chatcmpl-{answer_id}", int(time.time())
 
     def chunk(delta: dict, finish: str | None = None, **extra: Any) -> str:
         body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
@@ -215,6 +230,7 @@ def stream_events(assistant: Assistant, req: dict[str, Any]) -> Iterator[str]:
             elif isinstance(event, Retry):
                 yield ": looking again\n\n"
             elif isinstance(event, Final):
+                _keep(assistant, event.answer, req, answer_id)
                 pieces = event.answer.pieces()  # sentence by sentence, joined by spaces
                 for i, piece in enumerate(pieces):
                     yield chunk({"content": piece if i == len(pieces) - 1 else piece + " "})
@@ -311,11 +327,39 @@ def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: i
                 raise api_error(e) from None
             finally:
                 ticket.release()
-            return completion(answer)
+            return completion(answer, await run_in_threadpool(_keep, assistant, answer, req))
         except ApiError as e:
             return fail(e)
         except Exception as e:
             detail = " ".join(str(e).split())[:160]
             return fail(ApiError(500, f"internal error ({type(e).__name__}: {detail})", "server_error"))
+
+    @api.post("/feedback")
+    async def feedback(request: Request):
+        try:
+            authorised(request)
+            raw = await request.body()
+            if len(raw) > 64_000:
+                raise ApiError(413, "a feedback body is at most 64 kB")
+            try:
+                body = json.loads(raw)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                raise ApiError(400, "the request body is not valid JSON") from None
+            if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"].strip():
+                raise ApiError(400, "'id' must be the completion's id (chatcmpl-…)", param="id")
+            if not isinstance(body.get("not_in_articles", False), bool):
+                raise ApiError(400, "'not_in_articles' must be true or false", param="not_in_articles")
+            try:
+                rated = await run_in_threadpool(
+                    lambda: assistant.journal.rate(body["id"], body.get("rating"), comment=body.get("comment"),
+                                                   correction=body.get("correction"), face="api",
+                                                   not_in_articles=body.get("not_in_articles", False)))
+            except QABotError as e:
+                raise api_error(e) from None
+            return {"object": "feedback", "id": rated.id, "answer_id": f"chatcmpl-{rated.answer_id}",
+                    "rating": rated.rating, "comment": rated.comment, "correction": rated.correction,
+                    "not_in_articles": rated.not_in_articles}
+        except ApiError as e:
+            return fail(e)
 
     return api

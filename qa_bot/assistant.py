@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import policy, prompts
+from . import policy, prompts, trace
 from .config import Settings
 from .conflicts import conflict_note, dated_note, find_conflicts
 from .errors import IndexMissingError, InputError, QABotError
@@ -40,11 +40,13 @@ from .generate import (
     stream_without_marker,
 )
 from .index import ArticleIndex, Embedder, IndexedArticle
+from .journal import Journal
 from .library import Library, Removed
 from .question import analyse
 from .retrieve import Retriever
 from .sources import Sources
-from .sync import sync
+from .sync import recipe, sync
+from .text import plain
 from .types import Answer, AnswerSentence, DateRange, Evidence, IngestReport, Passage
 
 if TYPE_CHECKING:  # llms.py and LangChain load with the model, not for `qa-bot library` or `search`
@@ -145,6 +147,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._articles: Library | None = None
         self._sources: Sources | None = None
+        self._journal: Journal | None = None
         self._lock = threading.RLock()
         self._loading: threading.Thread | None = None
         self.load_timings: dict[str, float] = {}  # first-use costs: embedder, index, LLM (for --verbose)
@@ -184,6 +187,30 @@ class Assistant:
             if self._sources is None:
                 self._sources = Sources(self.articles, self.settings)
             return self._sources
+
+    @property
+    def journal(self) -> Journal:
+        """The answers given, their conversations and their ratings (journal.py)."""
+        with self._lock:
+            if self._journal is None:
+                self._journal = Journal(self.settings, self.fingerprint)
+            return self._journal
+
+    def fingerprint(self, k: int | None = None) -> dict[str, object]:
+        """The settings that shape an answer, kept with every answer and rating: which model, how
+        many passages, how much evidence, which index recipe."""
+        s = self.settings
+        return {"model": self.llm_label, "k": k or s.k, "evidence_chars": s.evidence_chars,
+                "evidence_items": s.evidence_items, "index_recipe": recipe(s)}
+
+    def holding(self, question: str, text: str, today: dt.date | None = None) -> list[str]:
+        """Ids of the articles, among those retrieved for ``question``, whose text holds ``text``
+        (a user's correction), best match first; [] when none does."""
+        want = plain(text)
+        if not want or self.index.count() == 0:
+            return []
+        found = self.search(f"{question} {text}", k=10, today=today)
+        return list(dict.fromkeys(p.article.id for p in found if want in plain(p.chunk.text)))
 
     @property
     def retriever(self) -> Retriever:
@@ -320,21 +347,55 @@ class Assistant:
         today: dt.date | None = None,
         k: int | None = None,
     ) -> Iterator[Token | Final]:
-        """Yield the answer's tokens as the model writes them, then one ``Final``."""
+        """Yield the answer's tokens as the model writes them, then one ``Final``. Traced as a
+        ``qa.ask`` span with one child per step (trace.py; nothing when tracing is off)."""
+        root = trace.start("qa.ask", k=k or self.settings.k, history_turns=len(history),
+                           question_chars=len(question) if isinstance(question, str) else None)
+        if isinstance(question, str):
+            root.text("question", question)
+        final: Answer | None = None
+        try:
+            for event in self._answer(root, question, history, dates, today, k):
+                if isinstance(event, Final):
+                    final = event.answer
+                yield event
+        except Exception as e:
+            root.set(error=f"{type(e).__name__}: {e}"[:200])
+            raise
+        finally:
+            if final is not None:
+                root.set(abstained=final.abstained, abstain_reason=final.abstain_reason or None,
+                         citations=len(final.citations), sentences=len(final.sentences),
+                         conflicts=len(final.conflicts), second_look="second_look_s" in final.timings,
+                         ttft_s=final.timings.get("ttft_s"))
+                root.text("answer", final.text)
+            root.end()
+
+    def _answer(
+        self, root, question: str, history: History, dates: DateRange | None, today: dt.date | None, k: int | None,
+    ) -> Iterator[Token | Final | Retry]:
         t0 = time.perf_counter()
         question = validate_question(question)
         today = today or dt.date.today()  # one reference date for retrieval and for the prompt
         timings: dict[str, float] = {}
 
-        def timed(name: str, fn: Callable, *args):
+        def timed(name: str, fn: Callable, *args, said: Callable = lambda result, step: None):
+            """Run one step, timed and traced (``said`` adds what it found to its span)."""
             t = time.perf_counter()
-            result = fn(*args)
-            timings[name] = time.perf_counter() - t
-            return result
+            with trace.span(f"qa.{name.removesuffix('_s')}", root) as step:
+                result = fn(*args)
+                timings[name] = time.perf_counter() - t
+                said(result, step)
+                return result
 
-        standalone = timed("condense_s", self._condense, question, history) if history else question
-        passages, set_aside = timed("retrieve_s", self.readable, standalone, k, dates, today)
-        evidence = timed("evidence_s", self.evidence, standalone, passages, today)
+        standalone = timed("condense_s", self._condense, question, history,
+                           said=lambda text, step: step.text("standalone_question", text)) if history else question
+        passages, set_aside = timed(
+            "retrieve_s", self.readable, standalone, k, dates, today,
+            said=lambda found, step: step.set(k=k or self.settings.k, passages=len(found[0]), set_aside=len(found[1]),
+                                              articles=len({p.article.id for p in found[0]})))
+        evidence = timed("evidence_s", self.evidence, standalone, passages, today,
+                         said=lambda items, step: step.set(items=len(items), chars=sum(len(e.text) for e in items)))
 
         def finish(kept: list[AnswerSentence], dropped: list[AnswerSentence], draft: str, why: str) -> Final:
             # other articles shown that give another value of what was asked: said, with both cited
@@ -362,7 +423,10 @@ class Assistant:
                 )
             )
 
-        if not evidence or not policy.worth_asking(standalone, passages, self.settings):
+        with trace.span("qa.worth_asking", root) as step:
+            worth = bool(evidence) and policy.worth_asking(standalone, passages, self.settings)
+            step.set(worth=worth)
+        if not worth:
             timings["generate_s"] = 0.0
             yield finish([], [], "", "no_relevant_passage")
             return
@@ -371,33 +435,56 @@ class Assistant:
         kept: list[AnswerSentence] = []
         dropped: list[AnswerSentence] = []
         note = ""
+        parent = root  # the second look's steps are children of its own span
+        second = trace.OFF
         for attempt in (1, 2):
             t = time.perf_counter()
             raw = ""
+            drafting = trace.start("qa.draft", parent, attempt=attempt, evidence_items=len(evidence),
+                                   evidence_chars=sum(len(e.text) for e in evidence))
+            pieces = 0
             try:
                 inputs = answer_inputs(standalone, evidence, today, note)
                 tokens = (str(tok) for tok in answer_chain(self.llm).stream(inputs))
                 for piece in stream_without_marker(tokens):
                     if "ttft_s" not in timings:
                         timings["ttft_s"] = time.perf_counter() - t0
+                        drafting.set(first_token_s=round(time.perf_counter() - t, 3))
                     raw += piece
+                    pieces += 1
                     yield Token(piece)
-            except QABotError:
+            except QABotError as e:
+                drafting.end(error=type(e).__name__)
+                second.end(error=type(e).__name__)
                 raise
             except Exception as e:  # connection errors from the server client
                 from .llms import as_llm_error
 
+                drafting.end(error=type(e).__name__)
+                second.end(error=type(e).__name__)
                 raise as_llm_error(e, self.settings) from e
+            except BaseException:  # the reader stopped reading (a closed stream)
+                drafting.end(error="stopped")
+                second.end(error="stopped")
+                raise
+            usage = getattr(self.llm, "last_usage", None) or {}
+            drafting.text("draft", raw)
+            drafting.end(stream_pieces=pieces, draft_chars=len(raw), prompt_tokens=usage.get("prompt_tokens"),
+                         tokens_generated=usage.get("completion_tokens"))
             timings["generate_s"] = timings.get("generate_s", 0.0) + time.perf_counter() - t
 
             t = time.perf_counter()
-            if policy.model_declined(raw):
-                kept, dropped, why = [], [], "model_not_found"
-            else:
-                older = policy.older_news_items(evidence, passages, window)
-                draft = parse_draft(raw, len(evidence))
-                kept, dropped = check_draft(draft, evidence, self.scorer, standalone, passages, older)
-                why = policy.verdict(standalone, kept, dropped)
+            with trace.span("qa.check", parent, attempt=attempt) as step:
+                if policy.model_declined(raw):
+                    kept, dropped, why = [], [], "model_not_found"
+                else:
+                    older = policy.older_news_items(evidence, passages, window)
+                    draft = parse_draft(raw, len(evidence))
+                    kept, dropped = check_draft(draft, evidence, self.scorer, standalone, passages, older)
+                    with trace.span("qa.verdict", step) as verdict:
+                        why = policy.verdict(standalone, kept, dropped)
+                        verdict.set(abstain_reason=why or None)
+                step.set(kept=len(kept), dropped=len(dropped), abstain_reason=why or None)
             timings["check_s"] = timings.get("check_s", 0.0) + time.perf_counter() - t
             wider, note = self._second_look(why, attempt, standalone, passages, today, evidence, window, raw)
             if not wider:
@@ -406,9 +493,12 @@ class Assistant:
             # second draft exactly like the first.
             evidence = wider
             second_look_from = time.perf_counter()
+            parent = second = trace.start("qa.second_look", root, reason=why, evidence_items=len(evidence),
+                                          evidence_chars=sum(len(e.text) for e in evidence), note=bool(note))
             yield Retry(why)
         if attempt == 2:
             timings["second_look_s"] = time.perf_counter() - second_look_from
+            second.end(abstain_reason=why or None)
         yield finish([] if why else kept, [*kept, *dropped] if why else dropped, raw, why)
 
     def _set_aside(

@@ -140,6 +140,11 @@ class Settings(BaseSettings):
     refresh_sources: bool = Field(
         True, description="`qa-bot serve` refreshes the registered sources in the background (qa-bot sources)"
     )
+    journal: bool = Field(
+        True, description="Keep each answer given by the web UI, the API and the CLI, its conversation and its "
+        "ratings in DATA_DIR/journal.sqlite (rating answers, reopening conversations, `qa-bot feedback`); "
+        "false keeps nothing, and answers cannot be rated"
+    )
     host: str = Field("127.0.0.1", description="Web UI bind address")
     port: int = Field(7860, ge=0, le=65_535, description="Web UI port (0: any free port, printed at start)")
     max_concurrent_answers: int = Field(

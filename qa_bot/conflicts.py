@@ -153,6 +153,16 @@ def values(text: str, kind: str | None, question: str) -> list[_Value]:
     return []
 
 
+def answer_values(question: str, text: str) -> list[str]:
+    """The values of the kind ``question`` asks for that ``text`` gives, as written ("March 1",
+    "$200 billion", "Steven Mnuchin"); [] when the question asks for no particular kind. A
+    rated answer becomes an eval case whose gold is these (journal.py)."""
+    seen: dict[tuple, str] = {}
+    for v in values(text, analyse(question).kind, question):
+        seen.setdefault(v.key, v.shown)
+    return list(seen.values())
+
+
 def _same_thing(a: _Value, b: _Value, q_words: frozenset[str], measured: frozenset[str] = frozenset()) -> bool:
     """Do ``a`` (the answer's) and ``b`` (another article's) say how much / when / who of the
     same thing, so that different values disagree? ``measured``: the question's words written in

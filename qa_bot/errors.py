@@ -32,3 +32,7 @@ class IndexMissingError(QABotError):
 class IndexUnavailableError(QABotError):
     """The index cannot be used now: the data dir is unusable, the Chroma server is gone, or
     another process is writing it."""
+
+
+class NotFoundError(InputError):
+    """An id the user gave (an answer, a conversation) names nothing kept, or nothing of theirs."""

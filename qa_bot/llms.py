@@ -197,6 +197,7 @@ class LlamaCppChat(BaseChatModel):
     _prefix: Any = PrivateAttr(default=None)  # (token ids, llama.cpp state bytes) of prefix_system
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _usage: dict = PrivateAttr(default_factory=dict)  # tokens of the last answer (for traces)
     load_s: float = 0.0  # seconds the weights took to load (0 until loaded)
 
     @property
@@ -360,14 +361,24 @@ class LlamaCppChat(BaseChatModel):
             llama = self._client()
             chat = self._messages(messages)
             self._ensure_prefix(chat)
+            generated = 0
+            self._usage = {}
             for event in llama.create_chat_completion(messages=chat, stream=True, **self._params(stop, kwargs)):
                 delta = event["choices"][0].get("delta", {}).get("content") or ""
                 if not delta:
                     continue
+                generated += 1  # llama.cpp streams one token per event
                 chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
                 if run_manager:
                     run_manager.on_llm_new_token(delta, chunk=chunk)
                 yield chunk
+            # the context now holds the prompt and what was generated
+            self._usage = {"prompt_tokens": max(0, llama.n_tokens - generated), "completion_tokens": generated}
+
+    @property
+    def last_usage(self) -> dict:
+        """{"prompt_tokens", "completion_tokens"} of the last finished answer; {} before one."""
+        return dict(self._usage)
 
 
 def llm_label(settings: Settings) -> str:

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from . import trace
 from .config import Settings
 from .errors import InputError
 from .guard import injection_signal
@@ -147,8 +148,10 @@ class Retriever:
             raise InputError("the question is empty")
         k = k or self.settings.k
         dates = dates or DateRange()
+        step = trace.start("qa.retrieve.dense", fetch_k=self.settings.fetch_k)
         q = self.embedder.embed([question])[0]
         dense = self.index.query(q, self.settings.fetch_k, dates.where())
+        step.end(candidates=len(dense))
 
         candidates: dict[str, tuple[Chunk, dict[str, Any]]] = {}
         fused: dict[str, float] = {}
@@ -157,6 +160,7 @@ class Retriever:
             candidates[chunk.id] = (chunk, meta)
             cosine[chunk.id] = sim
             fused[chunk.id] = fused.get(chunk.id, 0.0) + 1.0 / (RRF_K + rank + 1)
+        step = trace.start("qa.retrieve.bm25")
         hits = self.bm25().search(question, self.settings.fetch_k * 2)
         # the BM25 hits dense retrieval did not bring: text, metadata and similarity in one call
         fetched = self.index.records([cid for cid, _ in hits if cid not in candidates], q)
@@ -171,7 +175,9 @@ class Retriever:
             rank += 1
             if rank >= self.settings.fetch_k:
                 break
+        step.end(hits=len(hits), new_candidates=len(fetched))
 
+        step = trace.start("qa.retrieve.fusion")
         # Recency is a third ranking, fused like the others: candidates inside the question's
         # window, newest first. A strong older match still beats a weak recent one.
         asked = analyse(question, today)
@@ -220,6 +226,7 @@ class Retriever:
             chosen.append((chunk, meta))
             if len(chosen) >= k:
                 break
+        step.end(candidates=len(candidates), kept=len(chosen), recency=window is not None)
         return [
             Passage(
                 chunk=chunk,

@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+from . import trace
 from .articles import SkipFile, iter_files, load_file
 from .chunking import CHUNKER_VERSION, chunk_article
 from .config import Settings
@@ -79,7 +80,18 @@ def sync(
 
     New and changed articles are embedded; unchanged ones are left alone; with ``prune``,
     indexed articles whose file lies under ``root`` but no longer yields them are removed.
+    Traced as ``qa.ingest`` with a ``qa.ingest.file`` per file read and ``qa.ingest.embed``.
     """
+    with trace.span("qa.ingest", prune=prune) as span:
+        report = _sync(index, root, prune, on_progress, progress)
+        span.set(added=len(report.added), updated=len(report.updated), removed=len(report.removed),
+                 unchanged=len(report.unchanged), skipped=len(report.skipped), chunks_embedded=report.chunks_embedded)
+        return report
+
+
+def _sync(
+    index: ArticleIndex, root: Path, prune: bool, on_progress: Callable[[int, int], None] | None, progress: bool,
+) -> IngestReport:
     t0 = time.perf_counter()
     report = IngestReport()
     root = Path(root)
@@ -103,14 +115,18 @@ def sync(
     loaded: list[tuple[str, list[Article]]] = []
     for path, why_not in iter_files(root):
         warnings: list[str] = []
+        step = trace.start("qa.ingest.file", kind=path.suffix.lower().lstrip(".") or "none")
+        step.text("file", str(path))
         try:
             if why_not:
                 raise SkipFile(why_not)
             arts = load_file(path, max_bytes, warnings, index.settings.file_timeout_s)
         except SkipFile as e:
+            step.end(skipped=str(e)[:200])
             report.skipped.append((str(path), str(e)))
             unreadable.add(str(path.resolve()) if not path.is_symlink() else str(path.absolute()))
             continue
+        step.end(articles=len(arts), warnings=len(warnings), chars=sum(len(a.text) for a in arts))
         report.warnings.extend((str(path), w) for w in warnings)
         loaded.append((str(path.resolve()), arts))
     # which ids each file read in this run holds: an article that left its file for another
@@ -150,7 +166,8 @@ def sync(
             (report.updated if complete.get(art.id) else report.added).append(art.id)
             pending.append(NewVersion(art, h, file, chunks, superseded))
 
-    index.write(pending, report, on_progress, progress)
+    with trace.span("qa.ingest.embed", articles=len(pending), chunks=sum(len(v.chunks) for v in pending)):
+        index.write(pending, report, on_progress, progress)
 
     if prune:
         for aid, file in file_by_article.items():

@@ -275,10 +275,14 @@ class Answer:
         if self.abstained or not self.sentences:
             return [escape(self.text)]
         pieces = [s.rendered(escape, link) for s in self.sentences]
-        if self.note:
-            note = escape(self.note)
-            pieces.append(CITATIONS.sub(lambda m: "".join(link(n, cite_mark(n)) for n in cited_numbers(m[1])), note)
-                          if link else note)
+        if self.note and link:  # the note's own marks linked; only the words between them escaped
+            parts, pos = [], 0
+            for m in CITATIONS.finditer(self.note):
+                parts += [escape(self.note[pos : m.start()]), "".join(link(n, cite_mark(n)) for n in cited_numbers(m[1]))]
+                pos = m.end()
+            pieces.append("".join([*parts, escape(self.note[pos:])]))
+        elif self.note:
+            pieces.append(escape(self.note))
         return pieces
 
     def to_dict(self) -> dict:
@@ -298,6 +302,64 @@ class Answer:
             ],
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
+
+    def saved(self) -> dict:
+        """What a saved conversation keeps of this answer (journal.py): the checked answer, its
+        citations with their passages and quoted spans, the note and, for a decline, the closest
+        passages looked at; not the model's draft or the sentences the checker dropped.
+        ``Answer.from_dict`` reads it back."""
+        d = self.to_dict()
+        del d["dropped_sentences"], d["timings"]
+        d["note"] = self.note
+        d["passages"] = [{"rank": p.rank, **p.to_dict()} for p in self.passages[:3]] if self.abstained else []
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Answer:
+        """An answer as ``saved`` (or ``to_dict``) wrote it: enough to show it again with its
+        sources panel and to export it; what the pipeline alone knew (evidence, draft, timings)
+        is empty."""
+
+        def passage(p: dict, rank: int = 0) -> Passage:
+            published = dt.date.fromisoformat(p["published"]) if p.get("published") else None
+            article = Article(id=p["article_id"], title=p.get("title") or "", text="", published=published,
+                              source=p.get("source") or "", url=p.get("url") or "", author=p.get("author") or "")
+            chunk = Chunk(id=f"{p['article_id']}:{p.get('start', 0)}", article_id=p["article_id"], text=p.get("text") or "",
+                          start=p.get("start", 0), end=p.get("end", 0), position=0, page=p.get("page") or 0)
+            return Passage(chunk, article, float(p.get("score") or 0.0), p.get("rank", rank))
+
+        def citation(c: dict) -> Citation:
+            span = None
+            if c.get("quote_start") is not None:
+                span = (c["quote_start"] - c.get("start", 0), c["quote_end"] - c.get("start", 0))
+            return Citation(c["n"], passage(c), span)
+
+        def sentence(s: dict) -> AnswerSentence:
+            support = None
+            if s.get("supported") is not None:
+                support = Support(float(s.get("support_score") or 0.0), bool(s["supported"]), 0.0, 0.0)
+            return AnswerSentence(s["text"], tuple(s.get("citations", ())), support, bool(s.get("older_news")))
+
+        def side(x: dict) -> ConflictSide:
+            published = dt.date.fromisoformat(x["published"]) if x.get("published") else None
+            return ConflictSide(x["value"], x["n"], x["article_id"], published, bool(x["answered"]))
+
+        standalone = d.get("standalone_question") or ""
+        return cls(
+            question=d["question"],
+            text=d["answer"],
+            citations=tuple(citation(c) for c in d.get("citations", ())),
+            sentences=tuple(sentence(s) for s in d.get("sentences", ())),
+            abstained=bool(d.get("abstained")),
+            passages=tuple(passage(p, i + 1) for i, p in enumerate(d.get("passages", ()))),
+            standalone_question="" if standalone == d["question"] else standalone,
+            abstain_reason=d.get("abstain_reason") or "",
+            conflicts=tuple(Conflict(c["sentence"], tuple(side(x) for x in c["sides"])) for c in d.get("conflicts", ())),
+            note=d.get("note") or "",
+            set_aside=tuple(Passage(Chunk("", a["article_id"], "", 0, 0, 0),
+                                    Article(a["article_id"], a.get("title") or "", "", suspect=a.get("reason") or "?"), 0.0, 0)
+                            for a in d.get("set_aside", ())),
+        )
 
 
 @dataclass
