@@ -357,7 +357,7 @@ def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: i
             except QABotError as e:
                 raise api_error(e) from None
             return {"object": "feedback", "id": rated.id, "answer_id": f"chatcmpl-{rated.answer_id}",
-                    "rating": rated.rating, "comment": rated.comment, "correction": rated.correction,
+                    "question": rated.question, "rating": rated.rating, "comment": rated.comment, "correction": rated.correction,
                     "not_in_articles": rated.not_in_articles}
         except ApiError as e:
             return fail(e)

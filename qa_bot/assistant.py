@@ -46,7 +46,7 @@ from .question import analyse
 from .retrieve import Retriever
 from .sources import Sources
 from .sync import recipe, sync
-from .text import plain
+from .text import content_words, numbers
 from .types import Answer, AnswerSentence, DateRange, Evidence, IngestReport, Passage
 
 if TYPE_CHECKING:  # llms.py and LangChain load with the model, not for `qa-bot library` or `search`
@@ -204,13 +204,16 @@ class Assistant:
                 "evidence_items": s.evidence_items, "index_recipe": recipe(s)}
 
     def holding(self, question: str, text: str, today: dt.date | None = None) -> list[str]:
-        """Ids of the articles, among those retrieved for ``question``, whose text holds ``text``
-        (a user's correction), best match first; [] when none does."""
-        want = plain(text)
-        if not want or self.index.count() == 0:
+        """Ids of the articles, among those retrieved for ``question`` and ``text`` (a user's
+        correction), one passage of which holds every word and number of ``text`` ("Steven
+        Mnuchin and Robert Lighthizer" in "Treasury Secretary Steven Mnuchin and U.S. Trade
+        Representative Robert Lighthizer"), best match first; [] when none does."""
+        words, nums = content_words(text), numbers(text)
+        if not (words or nums) or self.index.count() == 0:
             return []
         found = self.search(f"{question} {text}", k=10, today=today)
-        return list(dict.fromkeys(p.article.id for p in found if want in plain(p.chunk.text)))
+        return list(dict.fromkeys(p.article.id for p in found
+                                  if words <= content_words(p.chunk.text) and nums <= numbers(p.chunk.text)))
 
     @property
     def retriever(self) -> Retriever:

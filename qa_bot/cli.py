@@ -35,7 +35,9 @@ examples:
   qa-bot search "tariff deadline"             show the best-matching passages
   qa-bot ask "When could the US raise tariffs on Chinese goods?"
   qa-bot ask --json "Who is going to Beijing?"  machine-readable answer
-  qa-bot chat                                 multi-turn conversation in the terminal
+  qa-bot chat                                 multi-turn conversation in the terminal (kept; --resume ID)
+  qa-bot feedback 1a2b3c4d5e down --correction "March 1"   rate an answer by the id printed with it
+  qa-bot feedback export --eval > cases.jsonl   ratings as eval cases for `qa-bot eval cases.jsonl`
   qa-bot serve                                web UI on http://127.0.0.1:7860, OpenAI-compatible API on /v1
   qa-bot sources add https://example.com/rss --every 30m   a feed that refreshes itself (see `sources -h`)
   qa-bot config                               every setting, its value and its QA_BOT_* variable
@@ -155,14 +157,50 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     retrieval_opts(p)
     p.add_argument("--json", action="store_true", help="print the Answer as JSON (no streaming)")
+    p.add_argument("--feedback", action="store_true",
+                   help="after the answer, ask whether it was right (up/down, a comment, the right answer) "
+                   "and keep the rating (see `qa-bot feedback -h`)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="also print where the time went (imports, model loads, retrieve, evidence, first token)"
                    " and what the model was shown")
 
     p = sub.add_parser(
-        "chat", parents=[common], help="multi-turn chat in the terminal (/new resets, /quit exits)"
+        "chat", parents=[common], help="multi-turn chat in the terminal (/new resets, /quit exits)",
+        description="Ask, then ask follow-ups: each is understood in the light of the earlier turns. "
+        "Conversations are kept (the journal, QA_BOT_JOURNAL) and can be continued later, also ones "
+        "started in the web UI.",
     )
     retrieval_opts(p)
+    p.add_argument("--resume", metavar="ID", help="continue a kept conversation (ids: `qa-bot chat --list`)")
+    p.add_argument("--list", action="store_true", help="list the kept conversations, newest first, and exit")
+
+    p = sub.add_parser(
+        "feedback", parents=[common], help="rate answers; list ratings; export them as eval cases",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Every answer is kept with an id (printed after it by `qa-bot ask`, the `id` of an API "
+        "completion, the thumbs in the web UI). A rating says whether it was right; a down-vote with the right "
+        "answer, or marked --not-in-articles, becomes a test case the eval runs.",
+        epilog="examples:\n"
+        "  qa-bot feedback 1a2b3c4d5e up\n"
+        "  qa-bot feedback 1a2b3c4d5e down --correction \"March 1\" --comment \"it said March 2\"\n"
+        "  qa-bot feedback 1a2b3c4d5e down --not-in-articles      the articles don't say this\n"
+        "  qa-bot feedback list --rating down --since 2026-11-01\n"
+        "  qa-bot feedback export --eval > cases.jsonl && qa-bot eval cases.jsonl\n"
+        "export --eval: a down-vote with a correction -> an answerable case (gold: the correction, doc_ids: the "
+        "articles holding it); a down-vote marked --not-in-articles -> an unanswerable case; an up-vote -> a "
+        "regression case for its answer; a bare down-vote -> none (it says what is wrong, not what is right).",
+    )
+    p.add_argument("what", nargs="+", metavar="ID up|down | list | export",
+                   help="an answer id and a rating, or `list`, or `export --eval`")
+    p.add_argument("--comment", help="(rating) what was wrong or right")
+    p.add_argument("--correction", help="(rating) the right answer")
+    p.add_argument("--not-in-articles", action="store_true", help="(rating) the articles don't say this")
+    p.add_argument("--rating", choices=("up", "down"), help="(list, export) only these ratings")
+    p.add_argument("--since", type=_date, help="(list, export) rated on/after this date")
+    p.add_argument("--until", type=_date, help="(list, export) rated on/before this date")
+    p.add_argument("--limit", type=int, default=50, help="(list) at most this many, newest first (default 50)")
+    p.add_argument("--eval", action="store_true", help="(export) write `qa-bot eval` cases as JSONL to stdout")
+    p.add_argument("--json", action="store_true", help="(list) print JSON")
 
     p = sub.add_parser("library", parents=[common], help="list indexed articles")
     p.add_argument("--json", action="store_true")
@@ -439,6 +477,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "sources":
         return _sources(assistant, args)
+    if args.command == "feedback":
+        return _feedback(assistant, args)
     if args.command == "remove":
         gone = assistant.remove(args.article_id)
         if not gone.chunks:
@@ -470,11 +510,17 @@ def run(argv: Sequence[str] | None = None) -> int:
                 args.question, dates=DateRange(args.since, args.until), today=args.today, k=args.k
             )
             _settle()
-            print(_json(answer.to_dict()))
+            kept = assistant.journal.record(answer, face="cli", k=args.k, today=args.today)
+            print(_json({"id": kept, **answer.to_dict()}))
         else:
             answer = _stream_answer(assistant, args.question, (), args, args.today)
+            kept = assistant.journal.record(answer, face="cli", k=args.k, today=args.today)
+            if kept and not args.feedback:
+                print(f"(answer {kept}: rate it with `qa-bot feedback {kept} up` or `down`)", file=sys.stderr)
         if args.verbose:
             _print_timings(assistant, answer, started)
+        if args.feedback and kept:
+            _ask_for_rating(assistant, kept, answer)
         return 0
     if args.command == "chat":
         return _chat(assistant, args)
@@ -549,12 +595,89 @@ def _eval(args, settings: Settings) -> int:
     return 0
 
 
+def _feedback(assistant, args) -> int:
+    """`qa-bot feedback ID up|down`, `feedback list`, `feedback export --eval`."""
+    journal = assistant.journal
+    what = args.what
+    if what[0] == "list" and len(what) == 1:
+        rows = journal.ratings(args.rating, args.since, args.until, args.limit)
+        if args.json:
+            print(_json([r.to_dict() for r in rows]))
+            return 0
+        for r in rows:
+            when = dt.datetime.fromtimestamp(r.rated).strftime("%Y-%m-%d %H:%M")
+            extra = "".join(f"\n      {label}: {_safe(v)}" for label, v in (
+                ("comment", r.comment), ("right answer", r.correction),
+                ("marked", "the articles don't say this" if r.not_in_articles else "")) if v)
+            print(f"{r.id:4}  {when}  {r.rating:4}  {r.answer_id}  {_safe(r.login or 'local')}/{r.face}  "
+                  f"Q: {_safe(r.question)[:80]}\n      A: {_safe(r.answer)[:160]}{extra}")
+        print(f"{len(rows)} rating(s)")
+        return 0
+    if what[0] == "export" and len(what) == 1:
+        if not args.eval:
+            raise InputError("say what to export: `qa-bot feedback export --eval > cases.jsonl`")
+        rows = journal.ratings(args.rating, args.since, args.until)
+        cases, skipped = journal.eval_cases(assistant.holding, rows)
+        for case in cases:
+            print(json.dumps(case, ensure_ascii=False))
+        for why in skipped:
+            print(f"skipped {why}", file=sys.stderr)
+        print(f"{len(cases)} eval case(s) from {len(rows)} rating(s); run them with `qa-bot eval FILE`", file=sys.stderr)
+        return 0
+    if len(what) != 2:
+        raise InputError("give an answer id and up or down (`qa-bot feedback 1a2b3c4d5e down`), `list`, or "
+                         "`export --eval`")
+    rated = journal.rate(what[0], what[1], comment=args.comment, correction=args.correction,
+                         not_in_articles=args.not_in_articles, login=None, face="cli")
+    print(f"rated answer {rated.answer_id} {rated.rating} (rating {rated.id})")
+    return 0
+
+
+def _ask_for_rating(assistant, answer_id: str, answer: Answer) -> None:
+    """`qa-bot ask --feedback`: the rating, then (for a down-vote) what was wrong, from stdin."""
+
+    def ask(prompt: str) -> str:
+        try:
+            return input(prompt).strip()
+        except EOFError:
+            return ""
+
+    rating = ask("\nWas this answer right? [u]p / [d]own / Enter to skip: ").lower()
+    if not rating:
+        return
+    rating = {"u": "up", "d": "down", "y": "up", "n": "down"}.get(rating[:1], rating)
+    correction, missing = "", False
+    if rating == "down":
+        correction = ask("The right answer (Enter if you don't know): ")
+        if not correction and not answer.abstained:
+            missing = ask("Do the articles not say this at all? [y/N]: ").lower().startswith("y")
+    comment = ask("A comment (Enter to skip): ")
+    rated = assistant.journal.rate(answer_id, rating, comment=comment, correction=correction,
+                                   not_in_articles=missing, login=None, face="cli")
+    print(f"thanks: rated {rated.rating} (rating {rated.id}; `qa-bot feedback list` shows them)")
+
+
 def _chat(assistant, args) -> int:
     from .errors import InputError
 
+    journal = assistant.journal
+    if args.list:
+        rows = journal.conversations(login=None)
+        for c in rows:
+            print(f"{c.id}  {_safe(c.login or 'local'):10}  {_safe(c.label())}")
+        print(f"{len(rows)} conversation(s); continue one with `qa-bot chat --resume ID`")
+        return 0
     assistant.require_index()
-    print(f"qa-bot chat over {len(assistant.library())} articles. /new starts over, /quit or Ctrl-D exits.")
     history: list[tuple[str, str]] = []
+    conversation, login = None, ""
+    if args.resume:
+        c, turns = journal.conversation(args.resume, login=None)  # the operator may continue any
+        conversation, login = c.id, c.login
+        history = [(t.question, t.answer.text) for t in turns]
+        print(f"continuing “{_safe(c.title)}” ({len(turns)} turn(s)):")
+        for t in turns[-3:]:
+            print(f"  you> {_safe(t.question)}\n  bot> {_safe(t.answer.text)}")
+    print(f"qa-bot chat over {len(assistant.library())} articles. /new starts over, /quit or Ctrl-D exits.")
     while True:
         try:
             question = input("\nyou> ").strip()
@@ -565,6 +688,7 @@ def _chat(assistant, args) -> int:
             return 0
         if question == "/new":
             history.clear()
+            conversation, login = None, ""
             print("(new conversation)")
             continue
         if not question:
@@ -578,6 +702,12 @@ def _chat(assistant, args) -> int:
         if answer.standalone_question:
             print(f"(understood as: {_safe(answer.standalone_question)})")
         history.append((question, answer.text))
+        if journal.enabled and conversation is None:
+            conversation = journal.start(login, question)
+            print(f"(conversation {conversation}: `qa-bot chat --resume {conversation}` continues it)")
+        kept = journal.record(answer, face="cli", login=login, conversation=conversation, k=args.k, today=args.today)
+        if kept:
+            print(f"(answer {kept})")
 
 
 _ASSISTANT = None  # the command's Assistant, so an error message can wait for a model load in progress

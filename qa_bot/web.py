@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import os
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import gradio as gr
 
+from . import trace
 from .assistant import Assistant, Final, Retry, Token, history_pairs, parse_date
 from .errors import ConfigError, QABotError
 from .types import ABSTAIN_REASONS, Answer, DateRange, Passage
@@ -149,6 +151,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
     with gr.Blocks(title="qa-bot") as app:
         answers = gr.State([])  # per browser session: this session's Answers, one per bot turn
+        answer_ids = gr.State([])  # the journal's id of each (None: not kept), for the thumbs
+        conversation = gr.State(None)  # the journal's id of this chat, once it has an answer
+        rated = gr.State(None)  # (answer id, "up"/"down"): the rating the feedback form adds to
         gr.Markdown("## qa-bot — answers from your news articles, with the passages they cite")
         with gr.Tabs():
             with gr.Tab("Chat"):
@@ -162,7 +167,29 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                             box = gr.Textbox(placeholder="Ask about the articles…", show_label=False, scale=5,
                                              elem_id="qa-question", max_lines=4)
                             send = gr.Button("Ask", variant="primary", scale=1, elem_id="qa-ask")
+                        with gr.Group(visible=False, elem_id="qa-feedback") as feedback_box:
+                            feedback_said = gr.Markdown(elem_id="qa-feedback-said")
+                            with gr.Row():
+                                feedback_comment = gr.Textbox(label="Comment (optional)", elem_id="qa-feedback-comment",
+                                                              scale=3)
+                                feedback_correction = gr.Textbox(label="The right answer is … (optional)",
+                                                                 elem_id="qa-feedback-correction", scale=3)
+                            with gr.Row():
+                                feedback_missing = gr.Checkbox(label="The articles don't say this",
+                                                               elem_id="qa-feedback-missing")
+                                feedback_send = gr.Button("Send feedback", size="sm", elem_id="qa-feedback-send")
+                        feedback_status = gr.Markdown(elem_id="qa-feedback-status")
                         new = gr.Button("New chat", elem_id="qa-new", size="sm")
+                        with gr.Accordion("Past conversations", open=False, elem_id="qa-past"):
+                            past_list = gr.Dropdown(choices=[], label="Conversation", elem_id="qa-past-list",
+                                                    allow_custom_value=False)
+                            with gr.Row():
+                                past_open = gr.Button("Open", size="sm", elem_id="qa-past-open")
+                                past_export = gr.Button("Export as Markdown", size="sm", elem_id="qa-past-export")
+                                past_delete = gr.Button("Delete", size="sm", variant="stop", elem_id="qa-past-delete")
+                            past_file = gr.File(label="Markdown export", interactive=False, visible=False,
+                                                elem_id="qa-past-file")
+                            past_status = gr.Markdown(elem_id="qa-past-status")
                         # filled after sign-in (app.load): Gradio writes what a component is built
                         # with into the login page's API description, for anyone to read
                         tries = gr.Examples(examples=[["What are the articles about?"]], inputs=[box],
@@ -216,9 +243,19 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 return gr.update(), history
             return "", [*history, {"role": "user", "content": _esc(question)}]
 
-        def bot_turn(history: list, past: list[Answer], k_value: float, since_v: str, until_v: str):
+        journal = assistant.journal
+
+        def login_of(request: gr.Request | None) -> str:
+            return (getattr(request, "username", None) or "") if request is not None else ""
+
+        def past_choices(login: str) -> list[tuple[str, str]]:
+            return [(c.label(), c.id) for c in journal.conversations(login)]
+
+        def bot_turn(history: list, past: list[Answer], ids: list, cid: str | None, k_value: float, since_v: str,
+                     until_v: str, request: gr.Request):
+            same = (gr.update(), gr.update(), gr.update())  # answer ids, conversation, past list: unchanged
             if not history or history[-1]["role"] != "user":
-                yield history, past, gr.update()
+                yield history, past, gr.update(), *same
                 return
             question = html.unescape(_text(history[-1]["content"]))
             # the checked answers, not the HTML shown for them
@@ -235,19 +272,26 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         streamed += event.text
                         # greyed until checked: the draft's sentences may still be dropped or re-cited
                         history[-1] = {"role": "assistant", "content": f'<span class="qa-draft">{_esc(streamed)}</span>'}
-                        yield history, past, gr.update()
+                        yield history, past, gr.update(), *same
                     elif isinstance(event, Retry):  # the draft was declined: a second look is coming
                         streamed = ""
                         history[-1] = {"role": "assistant", "content": '<span class="qa-draft">looking again…</span>'}
-                        yield history, past, gr.update()
+                        yield history, past, gr.update(), *same
                     elif isinstance(event, Final):
-                        past = [*past, event.answer]
+                        # kept in the journal, in this chat's conversation: rated by the thumbs, reopened later
+                        login = login_of(request)
+                        if cid is None and journal.enabled:
+                            cid = journal.start(login, question)
+                        kept = journal.record(event.answer, face="web", login=login, conversation=cid,
+                                              k=int(k_value))
+                        past, ids = [*past, event.answer], [*ids, kept]
                         history[-1] = {"role": "assistant", "content": answer_html(event.answer, turn)}
-                        yield history, past, sources_html(event.answer, turn)
+                        yield (history, past, sources_html(event.answer, turn), ids, cid,
+                               gr.update(choices=past_choices(login), value=cid))
             except QABotError as e:
                 history[-1] = {"role": "assistant", "content": f"⚠ {_esc(str(e))}"}
                 past = [*past, Answer(question, str(e), (), (), True)]
-                yield history, past, gr.update()
+                yield history, past, gr.update(), [*ids, None], cid, gr.update()
 
         def pick(past: list[Answer], evt: gr.SelectData):
             turn = evt.index if isinstance(evt.index, int) else evt.index[0]
@@ -255,6 +299,69 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             if 0 <= i < len(past):
                 return sources_html(past[i], i)
             return gr.update()
+
+        def thumb(ids: list, evt: gr.LikeData, request: gr.Request):
+            """👍/👎 on an answer: kept at once; the form below then adds a comment or the right answer."""
+            turn = evt.index if isinstance(evt.index, int) else evt.index[0]
+            i = turn // 2
+            aid = ids[i] if 0 <= i < len(ids) else None
+            if aid is None or not isinstance(evt.liked, bool):
+                return gr.update(visible=False), "", None, "This answer cannot be rated (it was not kept)."
+            try:
+                rating = journal.rate(aid, evt.liked, login=login_of(request), face="web")
+            except QABotError as e:
+                return gr.update(visible=False), "", None, f"Not kept: {_esc(str(e))}"
+            said = (f"You rated answer {i + 1} **{'👍 up' if rating.rating == 'up' else '👎 down'}**. "
+                    "Anything to add? (optional)")
+            return gr.update(visible=True), said, (aid, rating.rating), "Thanks: your rating is kept."
+
+        def send_feedback(which, comment: str, correction: str, missing: bool, request: gr.Request):
+            if not which:
+                return gr.update(), "Rate an answer with 👍 or 👎 first.", gr.update(), gr.update(), gr.update()
+            try:
+                journal.rate(which[0], which[1], comment=comment, correction=correction,
+                                       not_in_articles=bool(missing), login=login_of(request), face="web")
+            except QABotError as e:
+                return gr.update(), f"Not kept: {_esc(str(e))}", gr.update(), gr.update(), gr.update()
+            return gr.update(visible=False), "Thanks: your feedback is kept.", "", "", False
+
+        def open_past(which: str | None, request: gr.Request):
+            """Reopen a kept conversation: its turns, their answers with citations, its sources panel."""
+            if not which:
+                return (gr.update(),) * 5 + ("Pick a conversation first.",)
+            try:
+                _, turns = journal.conversation(which, login_of(request))
+            except QABotError as e:
+                return (gr.update(),) * 5 + (_esc(str(e)),)
+            history, past = [], []
+            for i, t in enumerate(turns):
+                history += [{"role": "user", "content": _esc(t.question)},
+                            {"role": "assistant", "content": answer_html(t.answer, i)}]
+                past.append(t.answer)
+            panel = sources_html(past[-1], len(past) - 1) if past else sources_html(None, 0)
+            return history, past, [t.id for t in turns], which, panel, f"Opened: {len(turns)} turn(s)."
+
+        def delete_past(which: str | None, cid: str | None, request: gr.Request):
+            login = login_of(request)
+            if not which:
+                return gr.update(), "Pick a conversation first.", cid
+            try:
+                gone = journal.delete(which, login)
+            except QABotError as e:
+                return gr.update(), _esc(str(e)), cid
+            return (gr.update(choices=past_choices(login), value=None), f"Deleted ({gone} turn(s)).",
+                    None if which == cid else cid)
+
+        def export_past(which: str | None, request: gr.Request):
+            if not which:
+                return gr.update(visible=False), "Pick a conversation first."
+            try:
+                text = journal.markdown(which, login_of(request))
+            except QABotError as e:
+                return gr.update(visible=False), _esc(str(e))
+            path = Path(tempfile.mkdtemp(prefix="qa-bot-export-")) / f"conversation-{which}.md"
+            path.write_text(text, encoding="utf-8")
+            return gr.update(value=str(path), visible=True), "Exported: download it above."
 
         def add_articles(uploaded, url: str, title: str, text: str, progress=gr.Progress()):  # noqa: B008
             books = assistant.articles  # library.py: the same adding and removing as the CLI's
@@ -336,26 +443,37 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 return sources_view(str(e))
             return sources_view(f"Removed source {src.id}" + (f" and {len(gone)} of its articles." if purge else "."))
 
-        def on_load():
+        def on_load(request: gr.Request):
             rows = library_rows()
             sources = source_rows()
             return (rows, gr.update(choices=[r[3] for r in rows]), gr.Dataset(samples=[[e] for e in examples()]),
-                    sources, gr.update(choices=[str(r[0]) for r in sources]))
+                    sources, gr.update(choices=[str(r[0]) for r in sources]),
+                    gr.update(choices=past_choices(login_of(request))))
 
-        ask_inputs = [chat, answers, k, since, until]
+        ask_inputs = [chat, answers, answer_ids, conversation, k, since, until]
         for trigger in (box.submit, send.click):
             trigger(user_turn, [box, chat], [box, chat], queue=False).then(
-                bot_turn, ask_inputs, [chat, answers, sources], concurrency_id="answer"
+                bot_turn, ask_inputs, [chat, answers, sources, answer_ids, conversation, past_list],
+                concurrency_id="answer"
             )
-        new.click(lambda: ([], [], sources_html(None, 0)), None, [chat, answers, sources], queue=False)
+        new.click(lambda: ([], [], sources_html(None, 0), [], None, None, gr.update(visible=False)), None,
+                  [chat, answers, sources, answer_ids, conversation, rated, feedback_box], queue=False)
         chat.select(pick, [answers], [sources])
+        chat.like(thumb, [answer_ids], [feedback_box, feedback_said, rated, feedback_status], queue=False)
+        feedback_send.click(send_feedback, [rated, feedback_comment, feedback_correction, feedback_missing],
+                            [feedback_box, feedback_status, feedback_comment, feedback_correction, feedback_missing],
+                            queue=False)
+        past_open.click(open_past, [past_list], [chat, answers, answer_ids, conversation, sources, past_status],
+                        queue=False)
+        past_delete.click(delete_past, [past_list, conversation], [past_list, past_status, conversation], queue=False)
+        past_export.click(export_past, [past_list], [past_file, past_status], queue=False)
         add.click(add_articles, [files, url_box, paste_title, paste_text],
                   [add_status, table, remove_id, files, paste_text, url_box])
         remove.click(remove_article, [remove_id], [remove_status, table, remove_id])
         source_outputs = [source_status, sources_table, source_id, table, remove_id]
         source_add.click(add_source, [source_url, source_every, source_keep], source_outputs)
         source_remove.click(remove_source, [source_id, source_purge], source_outputs)
-        app.load(on_load, None, [table, remove_id, tries.dataset, sources_table, source_id], queue=False)
+        app.load(on_load, None, [table, remove_id, tries.dataset, sources_table, source_id, past_list], queue=False)
     return app
 
 
@@ -378,6 +496,7 @@ def serve(
         listener.close()
         raise ConfigError(f"cannot serve on {host}:{port} ({e.strerror or e}); pick another --port") from None
     port = listener.getsockname()[1]
+    trace.enabled()  # traces asked for without the otel extra: say so now, not at the first answer
     if ingest_corpus and settings.corpus_dir.exists():
         print(assistant.ingest(settings.corpus_dir, progress=True).summary(), flush=True)
     assistant.load_llm()  # assemble, verify and load the model before the first visitor waits for it
@@ -393,6 +512,7 @@ def serve(
     # one process, one model: the OpenAI-compatible API (/v1, its own bearer key) beside the web UI
     root = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     root.include_router(router(assistant, settings.api_key, settings.max_concurrent_answers, settings.api_max_waiting))
+    trace.instrument(root)  # with tracing on: a span per request (OpenTelemetry's FastAPI instrumentation)
     root = gr.mount_gradio_app(
         root, blocks, path="", server_name=host, server_port=port, css=CSS, head=HEAD, footer_links=[],
         show_error=False, auth=logins, auth_message="qa-bot: sign in to ask about the articles",

@@ -64,6 +64,32 @@ def test_a_streamed_call_sends_the_checked_answer_and_then_its_sources(client):
     assert text == plain.choices[0].message.content
 
 
+def test_an_answer_is_rated_by_its_completion_id(api, client):
+    stream = client.chat.completions.create(model="qa-bot", stream=True,
+                                            messages=[{"role": "user", "content": TARIFFS}])
+    cid = [c.id for c in stream][-1]
+    auth = {"Authorization": f"Bearer {KEY}"}
+    r = httpx.post(api + "/v1/feedback", headers=auth, timeout=30, json={
+        "id": cid, "rating": "down", "comment": "say the year", "correction": "March 1, 2019"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["answer_id"] == cid and body["question"] == TARIFFS and body["rating"] == "down"
+    assert body["correction"] == "March 1, 2019" and body["comment"] == "say the year"
+    # a changed mind replaces the rating and keeps what was said
+    again = httpx.post(api + "/v1/feedback", headers=auth, timeout=30, json={"id": cid, "rating": "up"}).json()
+    assert again["id"] == body["id"] and again["rating"] == "up" and again["comment"] == "say the year"
+    for payload, status, words in [
+        ({"id": "chatcmpl-0000000000", "rating": "up"}, 404, "no answer"),
+        ({"id": cid, "rating": "sideways"}, 400, "up or down"),
+        ({"rating": "up"}, 400, "'id'"),
+        ({"id": cid, "rating": "up", "not_in_articles": "yes"}, 400, "not_in_articles"),
+    ]:
+        r = httpx.post(api + "/v1/feedback", headers=auth, json=payload, timeout=30)
+        assert r.status_code == status and words in r.json()["error"]["message"], r.text
+    r = httpx.post(api + "/v1/feedback", json={"id": cid, "rating": "down"}, timeout=30)
+    assert r.status_code == 401  # the same bearer key as the completions
+
+
 def test_a_follow_up_uses_the_earlier_turns(client):
     first = client.chat.completions.create(model="qa-bot", messages=[{"role": "user", "content": TARIFFS}])
     r = client.chat.completions.create(model="qa-bot", messages=[

@@ -208,3 +208,44 @@ def test_a_settings_file_in_the_checkout_never_reaches_the_tests(tmp_path, monke
         p = subprocess.run([sys.executable, "-m", "qa_bot.cli", "config"], capture_output=True, text=True,
                            env=env, cwd=tmp_path, timeout=60)
         assert any(line.split()[:3] == ["k", "=", k] for line in p.stdout.splitlines()), p.stdout
+
+
+@pytest.mark.slow  # two `qa-bot` processes with the real model
+@pytest.mark.integration
+def test_ask_feedback_rates_the_answer_and_chat_resume_continues_a_kept_conversation(tmp_path):
+    from qa_bot.config import load_settings
+    from qa_bot.journal import Journal
+
+    assert qa("ingest", "-q", str(SEED_CORPUS), data_dir=tmp_path).returncode == 0
+    e = clean_env({"QA_BOT_DATA_DIR": str(tmp_path)})
+    # `ask --feedback`: the answer, then the questions; a down-vote with the right answer
+    p = subprocess.run([sys.executable, "-m", "qa_bot.cli", "ask", "--feedback",
+                        "When could the US raise tariffs on Chinese goods?"],
+                       input="d\nMarch 1, 2019\nsay the year\n", capture_output=True, text=True, env=e, cwd=ROOT,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "March 1" in p.stdout and "Was this answer right?" in p.stdout and "rated down" in p.stdout
+    journal = Journal(load_settings(data_dir=tmp_path))
+    [rating] = journal.ratings()
+    assert (rating.rating, rating.correction, rating.comment, rating.face) == ("down", "March 1, 2019", "say the year", "cli")
+    # `feedback ID up`: a changed mind, from the shell, by the id
+    p = qa("feedback", rating.answer_id, "up", data_dir=tmp_path)
+    assert p.returncode == 0 and f"rated answer {rating.answer_id} up" in p.stdout, p.stderr
+    listed = qa("feedback", "list", "--rating", "up", data_dir=tmp_path)
+    assert "When could the US raise tariffs" in listed.stdout and "say the year" in listed.stdout
+    assert "1 rating(s)" in listed.stdout
+    assert one_line_error(qa("feedback", "0000000000", "up", data_dir=tmp_path)).startswith("error: no answer")
+
+    # a conversation kept earlier (as the web UI keeps one), continued from the shell
+    first = journal.turn(rating.answer_id)
+    cid = journal.start("", first.question)
+    journal.record(first.answer, face="web", conversation=cid)
+    assert cid in qa("chat", "--list", data_dir=tmp_path).stdout
+    p = subprocess.run([sys.executable, "-m", "qa_bot.cli", "chat", "--resume", cid], input="On how much in goods?\n",
+                       capture_output=True, text=True, env=e, cwd=ROOT, timeout=600)
+    assert p.returncode == 0, p.stderr
+    assert "continuing" in p.stdout and "200 billion" in p.stdout, p.stdout
+    _, turns = journal.conversation(cid)
+    assert [t.question for t in turns] == [first.question, "On how much in goods?"]
+    assert "200 billion" in turns[1].answer.text and turns[1].answer.citations
+    assert one_line_error(qa("chat", "--resume", "nosuchid", data_dir=tmp_path)) == "error: no conversation 'nosuchid'"

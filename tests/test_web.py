@@ -22,6 +22,7 @@ pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
 ANSWER_TIMEOUT_MS = 240_000
 USER, PASSWORD = "tester", "correct horse:battery"  # a colon inside the password is allowed
+OTHER, OTHER_PASSWORD = "second", "another secret"  # a second login: sees none of the first's conversations
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def server(tmp_path_factory):
     shutil.copytree(SEED_CORPUS, corpus)
     # bound to every interface, as a team server would be: that requires a login and an API key
     proc, base = start_qa_bot_serve(tmp, {
-        "QA_BOT_DATA_DIR": str(tmp / "data"), "QA_BOT_CORPUS_DIR": str(corpus), "QA_BOT_AUTH": f"{USER}:{PASSWORD}",
+        "QA_BOT_DATA_DIR": str(tmp / "data"), "QA_BOT_CORPUS_DIR": str(corpus), "QA_BOT_AUTH": f"{USER}:{PASSWORD},{OTHER}:{OTHER_PASSWORD}",
         "QA_BOT_API_KEY": "web-test-key", "QA_BOT_MAX_FILE_MB": "1",
         "QA_BOT_FETCH_PRIVATE": "true",  # the test news site is on loopback
     }, host="0.0.0.0")
@@ -364,3 +365,100 @@ def test_the_library_tab_registers_a_source_that_the_server_then_refreshes(page,
                            timeout=60_000)
     assert "2 of its articles" in page.input_value("#qa-source-status textarea")
     assert "Arlo funds a ferry pier" not in library(page)
+
+
+def qa_cli(*args: str, data: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qa_bot.cli", "-q", "--data-dir", str(data), *args],
+                          capture_output=True, text=True, env=clean_env(), cwd=ROOT, timeout=timeout)
+
+
+def past_conversations(page) -> list[str]:
+    """The Past conversations dropdown's choices, as the user sees them."""
+    if not page.locator("#qa-past-list input").is_visible():
+        page.locator("#qa-past").get_by_text("Past conversations").first.click()  # open the accordion
+    page.locator("#qa-past-list input").click()
+    page.wait_for_timeout(300)
+    options = [o.inner_text().replace("✓", "").strip() for o in page.locator("ul[role=listbox] li").all()]
+    page.keyboard.press("Escape")
+    return options
+
+
+def pick_past(page, label: str) -> None:
+    page.locator("#qa-past-list input").click()
+    page.locator("ul[role=listbox] li").filter(has_text=label).first.click()
+
+
+def test_a_down_vote_in_the_browser_becomes_an_eval_case_that_runs(page, server, browser, tmp_path):
+    """Issue 22 end to end: ask, rate 👎 with the right answer in the browser, reopen and export the
+    conversation, then `qa-bot feedback export --eval` and `qa-bot eval` on what came out."""
+    url, corpus, data = server
+    ask(page, "Who will travel to China for the next round of talks?")
+    page.locator("#qa-chat .bot").last.hover()
+    page.locator("#qa-chat button[aria-label='Dislike']").last.click()
+    page.wait_for_selector("#qa-feedback-correction textarea", state="visible")
+    page.fill("#qa-feedback-correction textarea", "Steven Mnuchin and Robert Lighthizer")
+    page.fill("#qa-feedback-comment textarea", "give both full names")
+    page.click("#qa-feedback-send")
+    page.wait_for_function("() => /feedback is kept/.test(document.querySelector('#qa-feedback-status').innerText)")
+
+    listed = qa_cli("feedback", "list", "--rating", "down", "--json", data=data)
+    assert listed.returncode == 0, listed.stderr
+    [rated] = [r for r in json.loads(listed.stdout) if r["comment"] == "give both full names"]
+    assert rated["login"] == USER and rated["face"] == "web" and rated["rating"] == "down"
+    assert rated["correction"] == "Steven Mnuchin and Robert Lighthizer"
+    assert rated["settings"]["model"] and rated["settings"]["k"] and rated["settings"]["index_recipe"]
+    assert rated["citations"][0]["article_id"] == SEED_ID and rated["citations"][0]["quote"]
+
+    # the conversation is kept: listed, reopened with its sources panel, exported as Markdown
+    [mine] = [c for c in past_conversations(page) if "Who will travel to China" in c]
+    page.click("#qa-new")
+    page.wait_for_function("() => document.querySelectorAll('#qa-chat .bot').length === 0")
+    pick_past(page, mine)
+    page.click("#qa-past-open")
+    page.wait_for_function("() => document.querySelectorAll('#qa-chat .bot').length === 1")
+    assert "Who will travel to China" in page.locator("#qa-chat").inner_text()
+    assert page.locator("#qa-chat .bot a.qa-cite").count() >= 1  # the answer with its citation links
+    assert "Lighthizer" in page.locator("#qa-sources").inner_text()  # the panel shows the cited passage
+    with page.expect_download() as got:
+        page.click("#qa-past-export")
+        page.locator("#qa-past-file a").first.wait_for(timeout=30_000)
+        page.locator("#qa-past-file a").first.click()
+    md = Path(got.value.path()).read_text(encoding="utf-8")
+    assert "**Question:** Who will travel to China" in md
+    footnotes = [line for line in md.splitlines() if line.startswith("[^1-")]
+    assert footnotes and all("China Vows to Buy More U.S. Goods" in f and "2019-" in f for f in footnotes)  # title, date
+    assert any("Lighthizer" in f for f in footnotes)  # and the quoted span
+
+    # the eval harness runs what the rating became
+    export = qa_cli("feedback", "export", "--eval", "--rating", "down", data=data)
+    assert export.returncode == 0, export.stderr
+    cases = [json.loads(line) for line in export.stdout.splitlines()]
+    [case] = [c for c in cases if c["answers"] == ["Steven Mnuchin and Robert Lighthizer"]]
+    assert case["answerable"] and case["doc_ids"] == [SEED_ID]  # the seed article holds the correction
+    (tmp_path / "cases.jsonl").write_text(json.dumps(case) + "\n")
+    run = qa_cli("eval", str(tmp_path / "cases.jsonl"), "--corpus", str(corpus), "--judge", "lexical",
+                 "--out", str(tmp_path / "out"), data=tmp_path / "eval-data")
+    assert run.returncode == 0, run.stderr
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    [record] = results["records"]
+    assert record["question"] == case["question"] and record["gold"] == case["answers"]
+    assert record["retrieved"][0] == SEED_ID
+
+    # deleted, it is gone from the list and from the journal; the rating stays
+    pick_past(page, mine)
+    page.click("#qa-past-delete")
+    page.wait_for_function("() => /Deleted/.test(document.querySelector('#qa-past-status').innerText)")
+    assert not [c for c in past_conversations(page) if c == mine]
+    again = qa_cli("feedback", "list", "--json", data=data)
+    assert any(r["comment"] == "give both full names" for r in json.loads(again.stdout))
+
+
+def test_a_second_login_sees_none_of_the_first_logins_conversations(page, server, browser):
+    ask(page, "When could the US raise tariffs on Chinese goods?")
+    assert any("When could the US raise tariffs" in c for c in past_conversations(page))
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    other = ctx.new_page()
+    login(other, server[0], OTHER, OTHER_PASSWORD)
+    other.wait_for_selector("#qa-question textarea")
+    assert past_conversations(other) == []
+    ctx.close()
