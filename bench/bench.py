@@ -204,8 +204,45 @@ def main() -> None:
         if count:
             print(f"prompt: fixed prefix {count(prompts.ANSWER_SYSTEM)} tokens (cached), per question "
                   f"p50 {statistics.median(new_tokens):.0f} max {max(new_tokens)} new tokens")
+        off_us, on_ms, spans = tracing_cost(a, items)
+        print(f"tracing: off {off_us:.1f} µs per ask ({spans} spans, each the shared no-op), on (in-memory "
+              f"exporter) {on_ms:.2f} ms per ask; an answer above took {statistics.median(total):.2f}s p50")
         print(json.dumps({"ttft_p50_s": round(statistics.median(ttft), 3),
-                          "total_p50_s": round(statistics.median(total), 3)}))
+                          "total_p50_s": round(statistics.median(total), 3),
+                          "tracing_off_us_per_ask": round(off_us, 2), "tracing_on_ms_per_ask": round(on_ms, 3)}))
+
+
+def tracing_cost(a: Assistant, items) -> tuple[float, float, int]:
+    """What tracing adds to one ask: off (the default), the spans an ask opens timed alone; on,
+    the spans' cost measured the same way with OpenTelemetry's in-memory exporter. (A whole ask
+    varies by more than either from run to run, so each is timed on its own.)"""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from qa_bot import trace
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.use(provider)
+    a.ask(items[0].question, today=items[0].asked_on)  # one real ask: how many spans it opens
+    names = [s.name for s in exporter.get_finished_spans()]
+    exporter.clear()
+
+    def spans_of_one_ask(repeat: int) -> float:
+        t = time.perf_counter()
+        for _ in range(repeat):
+            root = trace.start("qa.ask", k=5)
+            for name in names[:-1]:
+                trace.start(name, root, items=3, chars=600).end(kept=1)
+            root.end(abstained=False)
+        return (time.perf_counter() - t) / repeat
+
+    on_s = spans_of_one_ask(200)
+    trace.use(None)
+    off_s = spans_of_one_ask(20_000)
+    return off_s * 1e6, on_s * 1e3, len(names)
 
 
 if __name__ == "__main__":

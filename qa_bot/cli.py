@@ -521,6 +521,8 @@ def run(argv: Sequence[str] | None = None) -> int:
             _print_timings(assistant, answer, started)
         if args.feedback and kept:
             _ask_for_rating(assistant, kept, answer)
+        elif args.feedback:
+            print("(the answer was not kept, so it cannot be rated: see QA_BOT_JOURNAL)", file=sys.stderr)
         return 0
     if args.command == "chat":
         return _chat(assistant, args)

@@ -273,14 +273,13 @@ class Journal:
         """A conversation of ``login`` (of anyone for None: the CLI's operator) and its turns in
         order; InputError when there is none (another login's is "none" too)."""
         self._require()
-        for c in self.conversations(login, limit=1_000_000):
-            if c.id == conversation.strip():
-                break
-        else:
-            raise NotFoundError(f"no conversation {conversation!r}")
         with self._db() as con:
-            rows = con.execute("SELECT * FROM turns WHERE conversation = ? ORDER BY asked", (c.id,)).fetchall()
-        return c, [Turn.of(r) for r in rows]
+            row = con.execute("SELECT c.*, (SELECT COUNT(*) FROM turns t WHERE t.conversation = c.id) AS turns "
+                              "FROM conversations c WHERE c.id = ?", (conversation.strip(),)).fetchone()
+            if row is None or (login is not None and row["login"] != login):
+                raise NotFoundError(f"no conversation {conversation!r}")
+            rows = con.execute("SELECT * FROM turns WHERE conversation = ? ORDER BY asked", (row["id"],)).fetchall()
+        return Conversation(**dict(row)), [Turn.of(r) for r in rows]
 
     def delete(self, conversation: str, login: str | None = LOCAL_USER) -> int:
         """Delete a conversation of ``login`` and its turns; the number of turns deleted. Ratings

@@ -138,7 +138,9 @@ def _make(how: str) -> Any:
                           "is not installed: pip install 'qa-bot[otel]'") from None
     provider = TracerProvider(resource=Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "qa-bot")}))
     if how == "console":
-        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+        import sys
+
+        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter(out=sys.stderr)))  # stdout is the answer
     else:
         grpc = os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf").strip().lower() == "grpc"
         try:

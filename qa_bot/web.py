@@ -282,8 +282,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         login = login_of(request)
                         if cid is None and journal.enabled:
                             cid = journal.start(login, question)
-                        kept = journal.record(event.answer, face="web", login=login, conversation=cid,
-                                              k=int(k_value))
+                        try:
+                            kept = journal.record(event.answer, face="web", login=login, conversation=cid,
+                                                  k=int(k_value))
+                        except QABotError:  # its conversation was deleted meanwhile (another tab): a new one
+                            cid = journal.start(login, question)
+                            kept = journal.record(event.answer, face="web", login=login, conversation=cid,
+                                                  k=int(k_value))
                         past, ids = [*past, event.answer], [*ids, kept]
                         history[-1] = {"role": "assistant", "content": answer_html(event.answer, turn)}
                         yield (history, past, sources_html(event.answer, turn), ids, cid,

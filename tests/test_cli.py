@@ -24,6 +24,23 @@ def qa(*args, data_dir, env=None, timeout=600):
     )
 
 
+@pytest.fixture(scope="module")
+def seeded_once(tmp_path_factory):
+    """A data dir with the seed article indexed by `qa-bot ingest`, made once per module."""
+    data = tmp_path_factory.mktemp("seeded")
+    assert qa("ingest", "-q", str(SEED_CORPUS), data_dir=data).returncode == 0
+    return data
+
+
+@pytest.fixture
+def seeded(seeded_once, tmp_path):
+    """A copy of it for one test to change as it likes."""
+    import shutil
+
+    shutil.copytree(seeded_once, tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
 def one_line_error(proc) -> str:
     assert proc.returncode != 0
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
@@ -69,12 +86,12 @@ def test_ingest_reports_counts_and_skips_then_search_finds_passages(tmp_path):
 
 
 @pytest.mark.slow  # `qa-bot ingest` in a process of its own: the real embedder
-def test_dead_llm_server_is_a_one_line_error(tmp_path):
-    assert qa("ingest", "-q", str(SEED_CORPUS), data_dir=tmp_path).returncode == 0
+def test_dead_llm_server_is_a_one_line_error(seeded):
+    data = seeded
     with closed_port() as port:
         url = f"http://127.0.0.1:{port}/v1"
         err = one_line_error(
-            qa("ask", "When could the US raise tariffs?", data_dir=tmp_path, env={"QA_BOT_LLM_URL": url})
+            qa("ask", "When could the US raise tariffs?", data_dir=data, env={"QA_BOT_LLM_URL": url})
         )
     assert url in err and "running" in err
 
@@ -99,9 +116,9 @@ def test_global_flags_before_the_subcommand_are_kept(tmp_path):
 
 @pytest.mark.slow  # `qa-bot ingest` in a process of its own: the real embedder
 @pytest.mark.integration
-def test_verbose_ask_says_where_the_time_went_and_what_the_model_read(tmp_path):
-    assert qa("ingest", "-q", str(SEED_CORPUS), data_dir=tmp_path).returncode == 0
-    p = qa("ask", "--verbose", "When could the US raise tariffs on Chinese goods?", data_dir=tmp_path)
+def test_verbose_ask_says_where_the_time_went_and_what_the_model_read(seeded):
+    data = seeded
+    p = qa("ask", "--verbose", "When could the US raise tariffs on Chinese goods?", data_dir=data)
     assert p.returncode == 0, p.stderr
     [timings] = [ln for ln in p.stderr.splitlines() if ln.startswith("timings: ")]
     for part in ("startup", "index_open", "embedder_load", "llm_load", "retrieve", "evidence", "ttft", "total", "wall"):
@@ -212,12 +229,12 @@ def test_a_settings_file_in_the_checkout_never_reaches_the_tests(tmp_path, monke
 
 @pytest.mark.slow  # two `qa-bot` processes with the real model
 @pytest.mark.integration
-def test_ask_feedback_rates_the_answer_and_chat_resume_continues_a_kept_conversation(tmp_path):
+def test_ask_feedback_rates_the_answer_and_chat_resume_continues_a_kept_conversation(seeded):
+    data = seeded
     from qa_bot.config import load_settings
     from qa_bot.journal import Journal
 
-    assert qa("ingest", "-q", str(SEED_CORPUS), data_dir=tmp_path).returncode == 0
-    e = clean_env({"QA_BOT_DATA_DIR": str(tmp_path)})
+    e = clean_env({"QA_BOT_DATA_DIR": str(data)})
     # `ask --feedback`: the answer, then the questions; a down-vote with the right answer
     p = subprocess.run([sys.executable, "-m", "qa_bot.cli", "ask", "--feedback",
                         "When could the US raise tariffs on Chinese goods?"],
@@ -225,22 +242,22 @@ def test_ask_feedback_rates_the_answer_and_chat_resume_continues_a_kept_conversa
                        timeout=600)
     assert p.returncode == 0, p.stderr
     assert "March 1" in p.stdout and "Was this answer right?" in p.stdout and "rated down" in p.stdout
-    journal = Journal(load_settings(data_dir=tmp_path))
+    journal = Journal(load_settings(data_dir=data))
     [rating] = journal.ratings()
     assert (rating.rating, rating.correction, rating.comment, rating.face) == ("down", "March 1, 2019", "say the year", "cli")
     # `feedback ID up`: a changed mind, from the shell, by the id
-    p = qa("feedback", rating.answer_id, "up", data_dir=tmp_path)
+    p = qa("feedback", rating.answer_id, "up", data_dir=data)
     assert p.returncode == 0 and f"rated answer {rating.answer_id} up" in p.stdout, p.stderr
-    listed = qa("feedback", "list", "--rating", "up", data_dir=tmp_path)
+    listed = qa("feedback", "list", "--rating", "up", data_dir=data)
     assert "When could the US raise tariffs" in listed.stdout and "say the year" in listed.stdout
     assert "1 rating(s)" in listed.stdout
-    assert one_line_error(qa("feedback", "0000000000", "up", data_dir=tmp_path)).startswith("error: no answer")
+    assert one_line_error(qa("feedback", "0000000000", "up", data_dir=data)).startswith("error: no answer")
 
     # a conversation kept earlier (as the web UI keeps one), continued from the shell
     first = journal.turn(rating.answer_id)
     cid = journal.start("", first.question)
     journal.record(first.answer, face="web", conversation=cid)
-    assert cid in qa("chat", "--list", data_dir=tmp_path).stdout
+    assert cid in qa("chat", "--list", data_dir=data).stdout
     p = subprocess.run([sys.executable, "-m", "qa_bot.cli", "chat", "--resume", cid], input="On how much in goods?\n",
                        capture_output=True, text=True, env=e, cwd=ROOT, timeout=600)
     assert p.returncode == 0, p.stderr
@@ -248,4 +265,4 @@ def test_ask_feedback_rates_the_answer_and_chat_resume_continues_a_kept_conversa
     _, turns = journal.conversation(cid)
     assert [t.question for t in turns] == [first.question, "On how much in goods?"]
     assert "200 billion" in turns[1].answer.text and turns[1].answer.citations
-    assert one_line_error(qa("chat", "--resume", "nosuchid", data_dir=tmp_path)) == "error: no conversation 'nosuchid'"
+    assert one_line_error(qa("chat", "--resume", "nosuchid", data_dir=data)) == "error: no conversation 'nosuchid'"

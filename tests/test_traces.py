@@ -161,3 +161,44 @@ def test_asking_for_an_unknown_exporter_is_a_one_line_error(monkeypatch):
     monkeypatch.setenv("QA_BOT_TRACE", "off")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
     assert not trace.enabled()
+
+
+def test_a_follow_up_traces_its_condensing(make_settings, embedder, spans):
+    llm = scripted("How much did the Harbor Bridge repairs cost?",  # the follow-up, rewritten
+                   "The Harbor Bridge repairs cost $48.5 million [1].")
+    a = Assistant(make_settings(), llm=llm, progress=False, embedder=embedder)
+    a.ingest(TEST_CORPUS)
+    spans.clear()
+    answer = a.ask("And what did they cost?", history=[("When did the Harbor Bridge reopen?", "In May [1].")])
+    assert answer.standalone_question
+    assert tree(spans)["qa.ask"][:2] == ["qa.condense", "qa.retrieve"]
+    assert named(spans, "qa.ask")["qa.history_turns"] == 1
+    assert "qa.standalone_question" not in named(spans, "qa.condense")  # text: only when asked for
+
+
+def test_a_source_refresh_is_a_span_with_its_ingest_inside(make_settings, embedder, spans, tmp_path):
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    (folder / "story.md").write_text("---\ntitle: Tram line opens\ndate: 2024-06-01\n---\nThe tram line opened.\n")
+    a = Assistant(make_settings(corpus_dir=tmp_path), progress=False, embedder=embedder)
+    source = a.sources.add(str(folder), "10m")
+    spans.clear()
+    [done] = a.sources.refresh(everything=True)
+    assert not done.error
+    kids = tree(spans)
+    assert kids["qa.source.refresh"] == ["qa.ingest"] and "qa.ingest.file" in kids["qa.ingest"]
+    refresh = named(spans, "qa.source.refresh")
+    assert refresh["qa.source"] == source.id and refresh["qa.kind"] == "folder" and refresh["qa.added"] == 1
+    assert "qa.location" not in refresh  # where it reads from is content: only when asked for
+
+
+def test_console_tracing_from_the_environment_prints_spans_to_stderr(monkeypatch, capsys):
+    monkeypatch.setattr(trace, "_tracer", None)
+    monkeypatch.setenv("QA_BOT_TRACE", "console")
+    try:
+        assert trace.enabled()
+        trace.start("qa.test", k=3).end()
+        out = capsys.readouterr()
+        assert '"name": "qa.test"' in out.err and '"qa.k": 3' in out.err and not out.out
+    finally:
+        trace.use(None)

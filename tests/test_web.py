@@ -388,7 +388,7 @@ def pick_past(page, label: str) -> None:
     page.locator("ul[role=listbox] li").filter(has_text=label).first.click()
 
 
-def test_a_down_vote_in_the_browser_becomes_an_eval_case_that_runs(page, server, browser, tmp_path):
+def test_a_down_vote_in_the_browser_becomes_an_eval_case_that_runs(page, server, browser, tmp_path, output_dir):
     """Issue 22 end to end: ask, rate 👎 with the right answer in the browser, reopen and export the
     conversation, then `qa-bot feedback export --eval` and `qa-bot eval` on what came out."""
     url, corpus, data = server
@@ -424,6 +424,7 @@ def test_a_down_vote_in_the_browser_becomes_an_eval_case_that_runs(page, server,
         page.locator("#qa-past-file a").first.wait_for(timeout=30_000)
         page.locator("#qa-past-file a").first.click()
     md = Path(got.value.path()).read_text(encoding="utf-8")
+    (output_dir / "conversation-export.md").write_text(md, encoding="utf-8")  # for a reader of the test output
     assert "**Question:** Who will travel to China" in md
     footnotes = [line for line in md.splitlines() if line.startswith("[^1-")]
     assert footnotes and all("China Vows to Buy More U.S. Goods" in f and "2019-" in f for f in footnotes)  # title, date
