@@ -288,6 +288,11 @@ class Assistant:
         (``Removed.chunks`` is 0 when no indexed article has the id)."""
         return self.articles.remove(article_id)
 
+    def index_generation(self) -> str:
+        """Changes whenever the index is written, by this process or another (a face compares it
+        to know its list of articles is stale)."""
+        return self.index.generation()
+
     def require_index(self) -> None:
         if self.index.count() == 0:
             raise IndexMissingError("nothing is indexed yet: run `qa-bot ingest corpus/` first")

@@ -136,6 +136,7 @@ def _text(content: Any) -> str:
     return str(getattr(content, "text", "") or "")
 
 
+LIVE_TABLES_S = 5  # how often an open page re-reads the sources and articles tables
 SOURCE_COLUMNS = ["id", "kind", "location", "every", "last fetch", "next fetch", "added", "last error"]
 
 
@@ -237,6 +238,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     source_purge = gr.Checkbox(label="and its articles", elem_id="qa-source-purge")
                     source_remove = gr.Button("Remove source", variant="stop", elem_id="qa-source-remove")
                 source_status = gr.Textbox(label="Status", interactive=False, elem_id="qa-source-status")
+                # the refresh runs in the background: the tables follow it without a reload
+                live = gr.Timer(LIVE_TABLES_S)
+                library_seen = gr.State("")  # the index generation the articles table shows
 
         def user_turn(question: str, history: list):
             if not (question or "").strip():
@@ -448,6 +452,15 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 return sources_view(str(e))
             return sources_view(f"Removed source {src.id}" + (f" and {len(gone)} of its articles." if purge else "."))
 
+        def follow(seen: str):
+            """Every LIVE_TABLES_S: the sources table as it is now, and the articles table when
+            the index changed since this page last showed it (a refresh added or pruned some)."""
+            now = assistant.index_generation()
+            if now == seen:
+                return source_rows(), gr.update(), gr.update(), seen
+            rows = library_rows()
+            return source_rows(), rows, gr.update(choices=[r[3] for r in rows]), now
+
         def on_load(request: gr.Request):
             rows = library_rows()
             sources = source_rows()
@@ -478,6 +491,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         source_outputs = [source_status, sources_table, source_id, table, remove_id]
         source_add.click(add_source, [source_url, source_every, source_keep], source_outputs)
         source_remove.click(remove_source, [source_id, source_purge], source_outputs)
+        live.tick(follow, [library_seen], [sources_table, table, remove_id, library_seen], queue=False,
+                  show_progress="hidden")
         app.load(on_load, None, [table, remove_id, tries.dataset, sources_table, source_id, past_list], queue=False)
     return app
 
