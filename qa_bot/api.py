@@ -57,6 +57,7 @@ from .types import Answer, DateRange
 
 MODEL_ID = "qa-bot"
 MAX_BODY = 4_000_000  # bytes; a conversation is text, and history beyond the last turns is not read
+MAX_FEEDBACK_BODY = 64_000  # a rating, a comment and a correction
 DONE = "data: [DONE]\n\n"  # the last event of every stream
 ROLES = ("system", "developer", "user", "assistant", "tool")
 
@@ -90,6 +91,26 @@ def api_error(e: QABotError) -> ApiError:
             status, kind = STATUS_FOR[cls]
             return ApiError(status, str(e), kind)
     return ApiError(500, str(e), "server_error")
+
+
+def internal_error(e: Exception) -> ApiError:
+    """A bug, as a 500 in OpenAI's error shape that names it in one line."""
+    detail = " ".join(str(e).split())[:160]
+    return ApiError(500, f"internal error ({type(e).__name__}: {detail})", "server_error")
+
+
+async def json_body(request: Request, limit: int) -> Any:
+    """The request body parsed as JSON; 413 over ``limit`` bytes, 400 when it is not JSON."""
+    raw = await request.body()
+    if len(raw) > limit:
+        size = f"{limit / 1_000_000:g} MB" if limit >= 1_000_000 else f"{limit // 1000} kB"
+        raise ApiError(413, f"the request body is over {size}")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "the request body is not valid JSON") from None
+    except RecursionError:
+        raise ApiError(400, "the request body is nested too deeply") from None
 
 
 def _content(message: dict, i: int) -> str:
@@ -306,16 +327,7 @@ def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: i
     async def chat(request: Request):
         try:
             authorised(request)
-            raw = await request.body()
-            if len(raw) > MAX_BODY:
-                raise ApiError(413, f"the request body is over {MAX_BODY // 1_000_000} MB")
-            try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                raise ApiError(400, "the request body is not valid JSON") from None
-            except RecursionError:
-                raise ApiError(400, "the request body is nested too deeply") from None
-            req = parse_request(body)
+            req = parse_request(await json_body(request, MAX_BODY))
             ticket = admission.admit()
             if req["stream"]:
                 return _AdmittedStream(assistant, req, ticket)
@@ -331,20 +343,13 @@ def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: i
         except ApiError as e:
             return fail(e)
         except Exception as e:
-            detail = " ".join(str(e).split())[:160]
-            return fail(ApiError(500, f"internal error ({type(e).__name__}: {detail})", "server_error"))
+            return fail(internal_error(e))
 
     @api.post("/feedback")
     async def feedback(request: Request):
         try:
             authorised(request)
-            raw = await request.body()
-            if len(raw) > 64_000:
-                raise ApiError(413, "a feedback body is at most 64 kB")
-            try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError, RecursionError):
-                raise ApiError(400, "the request body is not valid JSON") from None
+            body = await json_body(request, MAX_FEEDBACK_BODY)
             if not isinstance(body, dict) or not isinstance(body.get("id"), str) or not body["id"].strip():
                 raise ApiError(400, "'id' must be the completion's id (chatcmpl-…)", param="id")
             if not isinstance(body.get("not_in_articles", False), bool):
@@ -357,9 +362,11 @@ def router(assistant: Assistant, api_key: str = "", running: int = 1, waiting: i
             except QABotError as e:
                 raise api_error(e) from None
             return {"object": "feedback", "id": rated.id, "answer_id": f"chatcmpl-{rated.answer_id}",
-                    "question": rated.question, "rating": rated.rating, "comment": rated.comment, "correction": rated.correction,
-                    "not_in_articles": rated.not_in_articles}
+                    "question": rated.question, "rating": rated.rating, "comment": rated.comment,
+                    "correction": rated.correction, "not_in_articles": rated.not_in_articles}
         except ApiError as e:
             return fail(e)
+        except Exception as e:
+            return fail(internal_error(e))
 
     return api

@@ -382,6 +382,7 @@ class Assistant:
     def _answer(
         self, root, question: str, history: History, dates: DateRange | None, today: dt.date | None, k: int | None,
     ) -> Iterator[Token | Final | Retry]:
+        """The pipeline itself (module docstring), each step a child span of ``root``."""
         t0 = time.perf_counter()
         question = validate_question(question)
         today = today or dt.date.today()  # one reference date for retrieval and for the prompt
@@ -461,19 +462,14 @@ class Assistant:
                     raw += piece
                     pieces += 1
                     yield Token(piece)
-            except QABotError as e:
-                drafting.end(error=type(e).__name__)
-                second.end(error=type(e).__name__)
-                raise
-            except Exception as e:  # connection errors from the server client
-                from .llms import as_llm_error
+            except BaseException as e:  # an error, or the reader stopped reading (a closed stream)
+                stopped = type(e).__name__ if isinstance(e, Exception) else "stopped"
+                drafting.end(error=stopped)
+                second.end(error=stopped)
+                if isinstance(e, Exception) and not isinstance(e, QABotError):  # the server client's errors
+                    from .llms import as_llm_error
 
-                drafting.end(error=type(e).__name__)
-                second.end(error=type(e).__name__)
-                raise as_llm_error(e, self.settings) from e
-            except BaseException:  # the reader stopped reading (a closed stream)
-                drafting.end(error="stopped")
-                second.end(error="stopped")
+                    raise as_llm_error(e, self.settings) from e
                 raise
             usage = getattr(self.llm, "last_usage", None) or {}
             drafting.text("draft", raw)

@@ -704,10 +704,10 @@ def _chat(assistant, args) -> int:
         if answer.standalone_question:
             print(f"(understood as: {_safe(answer.standalone_question)})")
         history.append((question, answer.text))
-        if journal.enabled and conversation is None:
-            conversation = journal.start(login, question)
-            print(f"(conversation {conversation}: `qa-bot chat --resume {conversation}` continues it)")
-        kept = journal.record(answer, face="cli", login=login, conversation=conversation, k=args.k, today=args.today)
+        kept, now = journal.keep(answer, face="cli", login=login, conversation=conversation, k=args.k, today=args.today)
+        if now and now != conversation:
+            print(f"(conversation {now}: `qa-bot chat --resume {now}` continues it)")
+        conversation = now
         if kept:
             print(f"(answer {kept})")
 

@@ -250,6 +250,25 @@ class Journal:
             return None
         return aid
 
+    def keep(
+        self, answer: Answer, *, face: str, login: str = LOCAL_USER, conversation: str | None = None,
+        k: int | None = None, today: dt.date | None = None,
+    ) -> tuple[str | None, str | None]:
+        """Keep one turn of a chat: in ``conversation``, or in a new one titled by the question
+        when there is none yet or it was deleted meanwhile (another tab). Returns (the answer's
+        id, the conversation's id); (None, None) with the journal off."""
+        if not self.enabled:
+            return None, None
+        for _ in range(2):
+            if conversation is None:
+                conversation = self.start(login, answer.question)
+            try:
+                return self.record(answer, face=face, login=login, conversation=conversation, k=k,
+                                   today=today), conversation
+            except NotFoundError:
+                conversation = None
+        return None, None
+
     def turn(self, answer_id: str) -> Turn:
         self._require()
         with self._db() as con:

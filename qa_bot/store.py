@@ -20,12 +20,13 @@ def connect(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
     """A connection to ``path`` (created with ``schema`` when new), closed on exit. Rows read as
     ``sqlite3.Row``. Statements commit one by one unless wrapped in ``BEGIN IMMEDIATE``/``COMMIT``."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    key = (str(path.resolve()), schema)
+    new = not path.exists()  # (a file deleted since this process made it is made again)
     con = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: durable except on power loss
-        key = (str(path.resolve()), schema)
-        if key not in _MADE or not path.exists():
+        if new or key not in _MADE:
             con.executescript(schema)
             _MADE.add(key)
         con.row_factory = sqlite3.Row

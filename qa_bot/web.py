@@ -284,15 +284,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     elif isinstance(event, Final):
                         # kept in the journal, in this chat's conversation: rated by the thumbs, reopened later
                         login = login_of(request)
-                        if cid is None and journal.enabled:
-                            cid = journal.start(login, question)
-                        try:
-                            kept = journal.record(event.answer, face="web", login=login, conversation=cid,
-                                                  k=int(k_value))
-                        except QABotError:  # its conversation was deleted meanwhile (another tab): a new one
-                            cid = journal.start(login, question)
-                            kept = journal.record(event.answer, face="web", login=login, conversation=cid,
-                                                  k=int(k_value))
+                        kept, cid = journal.keep(event.answer, face="web", login=login, conversation=cid,
+                                                 k=int(k_value))
                         past, ids = [*past, event.answer], [*ids, kept]
                         history[-1] = {"role": "assistant", "content": answer_html(event.answer, turn)}
                         yield (history, past, sources_html(event.answer, turn), ids, cid,
@@ -329,7 +322,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 return gr.update(), "Rate an answer with 👍 or 👎 first.", gr.update(), gr.update(), gr.update()
             try:
                 journal.rate(which[0], which[1], comment=comment, correction=correction,
-                                       not_in_articles=bool(missing), login=login_of(request), face="web")
+                             not_in_articles=bool(missing), login=login_of(request), face="web")
             except QABotError as e:
                 return gr.update(), f"Not kept: {_esc(str(e))}", gr.update(), gr.update(), gr.update()
             return gr.update(visible=False), "Thanks: your feedback is kept.", "", "", False

@@ -84,6 +84,17 @@ def test_each_login_sees_only_its_own_conversations(assistant):
     assert {c.id for c in j.conversations(None)} == {bob}  # the operator (CLI) sees everyone's
 
 
+def test_a_chat_turn_whose_conversation_was_deleted_starts_a_new_one(assistant):
+    j = assistant.journal
+    answer = assistant.ask(BRIDGE_Q)
+    first, cid = j.keep(answer, face="web", login="alice")
+    again, same = j.keep(answer, face="web", login="alice", conversation=cid)
+    assert same == cid and [t.id for t in j.conversation(cid, "alice")[1]] == [first, again]
+    j.delete(cid, "alice")  # in another tab
+    kept, fresh = j.keep(answer, face="web", login="alice", conversation=cid)
+    assert kept and fresh != cid and j.conversation(fresh, "alice")[0].title == BRIDGE_Q
+
+
 def test_rating_again_replaces_and_keeps_what_was_said(assistant):
     j = assistant.journal
     aid = j.record(assistant.ask(BRIDGE_Q), face="api")
@@ -209,3 +220,12 @@ def test_with_the_journal_off_nothing_is_kept_and_rating_says_why(make_settings,
     assert not (a.settings.data_dir / "journal.sqlite").exists()
     with pytest.raises(InputError, match="journal is off"):
         a.journal.rate("anything", "up")
+
+
+def test_a_journal_file_deleted_while_running_is_made_again(assistant):
+    j = assistant.journal
+    j.record(assistant.ask(BRIDGE_Q), face="cli")
+    for f in assistant.settings.data_dir.glob("journal.sqlite*"):
+        f.unlink()
+    aid = j.record(assistant.ask(BRIDGE_Q), face="cli")  # no "no such table"
+    assert j.turn(aid).question == BRIDGE_Q
