@@ -361,7 +361,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 text = journal.markdown(which, login_of(request))
             except QABotError as e:
                 return gr.update(visible=False), _esc(str(e))
-            path = Path(tempfile.mkdtemp(prefix="qa-bot-export-")) / f"conversation-{which}.md"
+            # one folder for the server's exports, a file per conversation: exporting again replaces it
+            path = Path(tempfile.gettempdir()) / f"qa-bot-exports-{os.getpid()}" / f"conversation-{which}.md"
+            path.parent.mkdir(mode=0o700, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             return gr.update(value=str(path), visible=True), "Exported: download it above."
 
