@@ -138,6 +138,10 @@ def answer_and_first_source(page, question: str) -> tuple[str, str]:
 def upload(page, path: Path) -> str:
     """Upload one file through the Add articles tab; returns the status the user reads."""
     page.get_by_role("tab", name="Add articles").click()
+    # twice in recent suite runs an uploaded name was never listed (cause not found); files set
+    # on a widget whose tab is not yet on screen are one way to lose the change, so wait for it
+    page.locator("#qa-upload").wait_for(state="visible", timeout=30_000)
+    page.locator("#qa-add").wait_for(state="visible", timeout=30_000)
     before = page.input_value("#qa-add-status textarea")
     page.set_input_files("#qa-upload input[type=file]", str(path))
     # the file is in the widget (uploaded to the server) once its name is listed there
