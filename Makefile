@@ -37,8 +37,11 @@ run: setup
 chat: index
 	$(BIN)/qa-bot chat
 
+# two pytest-xdist workers, a test module each at a time, longest modules first (tests/conftest.py);
+# each worker's llama.cpp runs one thread. TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
 test: setup browser
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 # the tests that need no model weights, browser or server, in under a minute: parsing, chunking,
 # the index's bookkeeping on a real Chroma, evidence selection, the answer rules, API shapes, CLI

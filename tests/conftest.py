@@ -28,13 +28,19 @@ TEST_CORPUS = DATA / "corpus"
 SEED_CORPUS = ROOT / "corpus"
 OUTPUT = ROOT / "test-output"
 
+# `make test` runs the suite on two pytest-xdist workers (one per core). Each worker's llama.cpp
+# then gets one thread: its threads spin while they wait, so two processes with two threads
+# each on 2 cores slow each other 10-50x, while one thread each share the cores.
+WORKER_ENV = {"QA_BOT_N_THREADS": "1"} if os.environ.get("PYTEST_XDIST_WORKER") else {}
+os.environ.update(WORKER_ENV)
+
 
 def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a `qa-bot` process a test starts: none of the developer's QA_BOT_*
     variables, and no qa_bot.toml (QA_BOT_CONFIG points at an empty file, whatever the
     working directory holds), plus ``extra``. A test of the settings file sets QA_BOT_CONFIG."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_BOT_")}
-    return {**env, "QA_BOT_CONFIG": os.devnull, **(extra or {})}
+    return {**env, "QA_BOT_CONFIG": os.devnull, **WORKER_ENV, **(extra or {})}
 
 
 @pytest.fixture(autouse=True)
@@ -44,6 +50,8 @@ def _isolated_env(monkeypatch):
         if key.startswith("QA_BOT_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("QA_BOT_CONFIG", os.devnull)
+    for key, value in WORKER_ENV.items():
+        monkeypatch.setenv(key, value)
 
 
 FAST_LANE = os.environ.get("QA_BOT_TEST_LANE") == "fast"
@@ -54,12 +62,26 @@ _SLOW_MODULES = {"test_web", "test_api", "test_integration", "test_judges", "tes
 _SLOW_FIXTURES = {"seed_assistant", "llama_server"}
 
 
+# The longest modules first (seconds in an idle serial run, 2026-12-02), so that on two xdist
+# workers (`--dist loadfile --no-loadscope-reorder`) no long module starts last while the
+# other worker idles. The others follow in their usual order.
+_LONGEST_FIRST = ["test_web", "test_cli", "test_api", "test_evaluation", "test_chroma_server", "test_more_ways_in",
+                  "test_judges", "test_integration", "test_terminal", "test_hostile_ingest", "test_injection",
+                  "test_stress"]
+
+
+def _module(item) -> str:
+    return item.module.__name__.split(".")[-1]
+
+
 def pytest_collection_modifyitems(config, items):
     if not FAST_LANE:
+        rank = {name: i for i, name in enumerate(_LONGEST_FIRST)}
+        items.sort(key=lambda item: rank.get(_module(item), len(rank)))  # stable: each module keeps its order
         return
     keep, drop = [], []
     for item in items:
-        needs = (item.get_closest_marker("slow") is not None or item.module.__name__.split(".")[-1] in _SLOW_MODULES
+        needs = (item.get_closest_marker("slow") is not None or _module(item) in _SLOW_MODULES
                  or _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())))
         (drop if needs else keep).append(item)
     items[:] = keep
@@ -183,7 +205,7 @@ def llama_server():
     def launch(port: int) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port",
-             str(port), "--n_ctx", "4096", "--n_threads", "2", "--model_alias", "qwen-small"],
+             str(port), "--n_ctx", "4096", "--n_threads", WORKER_ENV.get("QA_BOT_N_THREADS", "2"), "--model_alias", "qwen-small"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 

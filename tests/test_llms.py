@@ -9,6 +9,7 @@ import pytest
 
 from qa_bot.errors import ModelMissingError
 from qa_bot.llms import LOCAL_MODELS, LocalModel, ensure_local_model
+from tests.conftest import WORKER_ENV
 
 
 @pytest.fixture
@@ -92,7 +93,8 @@ def test_saved_system_prefix_is_restored_and_changes_no_answer(tmp_path):
                              "Answer (cite passages like [1]):")]
 
     def model(**kw) -> LlamaCppChat:
-        return LlamaCppChat(model_path=gguf, n_ctx=2048, max_tokens=24, state_dir=str(tmp_path / "states"), **kw)
+        return LlamaCppChat(model_path=gguf, n_ctx=2048, max_tokens=24, state_dir=str(tmp_path / "states"),
+                            n_threads=int(WORKER_ENV.get("QA_BOT_N_THREADS", 2)), **kw)
 
     plain = model().invoke(messages).text
     first = model(prefix_system=prompts.ANSWER_SYSTEM)
