@@ -30,7 +30,7 @@ OUTPUT = ROOT / "test-output"
 
 # `make test` runs the suite on two pytest-xdist workers (one per core). Each worker's llama.cpp
 # then gets one thread: its threads spin while they wait, so two processes with two threads
-# each on 2 cores slow each other 10-50x, while one thread each share the cores.
+# each on 2 cores slow each other 10-50x. (On this machine one thread reads as fast as two.)
 WORKER_ENV = {"QA_BOT_N_THREADS": "1"} if os.environ.get("PYTEST_XDIST_WORKER") else {}
 os.environ.update(WORKER_ENV)
 
@@ -62,7 +62,7 @@ _SLOW_MODULES = {"test_web", "test_api", "test_integration", "test_judges", "tes
 _SLOW_FIXTURES = {"seed_assistant", "llama_server"}
 
 
-# The longest modules first (seconds in an idle serial run, 2026-12-02), so that on two xdist
+# The longest modules first (by their time in an idle one-process run, 2026-12-02), so that on two xdist
 # workers (`--dist loadfile --no-loadscope-reorder`) no long module starts last while the
 # other worker idles. The others follow in their usual order.
 _LONGEST_FIRST = ["test_web", "test_cli", "test_api", "test_evaluation", "test_chroma_server", "test_more_ways_in",

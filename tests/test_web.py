@@ -159,13 +159,14 @@ def upload(page, path: Path) -> str:
             try:
                 page.wait_for_function("name => document.querySelector('#qa-upload').innerText.includes(name)",
                                        arg=path.name, timeout=wait_s * 1000)
-                return add_and_read_status(page, before)
             except PlaywrightTimeout:
                 OUTPUT.mkdir(exist_ok=True)
                 with open(OUTPUT / "web-upload-retries.txt", "a") as log:  # how often this happens
                     log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {path.name} not listed in {wait_s} s: {seen}\n")
                 page.reload()
                 page.wait_for_selector("#qa-question textarea")
+                continue
+            return add_and_read_status(page, before)  # outside the retry: an add is never sent twice
         raise AssertionError(f"{path.name} was never listed in the upload widget; upload requests: {seen}")
     finally:
         page.remove_listener("response", note)
