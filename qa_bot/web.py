@@ -142,6 +142,7 @@ SOURCE_COLUMNS = ["id", "kind", "location", "every", "last fetch", "next fetch",
 
 def build_app(assistant: Assistant) -> gr.Blocks:
     settings = assistant.settings
+    exports: list[Path] = []  # made on the first export: a private folder of this server's exports
 
     def library_rows() -> list[list[Any]]:
         return [[a.title, a.published or "", a.chunks, a.id] for a in assistant.library()]
@@ -361,9 +362,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 text = journal.markdown(which, login_of(request))
             except QABotError as e:
                 return gr.update(visible=False), _esc(str(e))
-            # one folder for the server's exports, a file per conversation: exporting again replaces it
-            path = Path(tempfile.gettempdir()) / f"qa-bot-exports-{os.getpid()}" / f"conversation-{which}.md"
-            path.parent.mkdir(mode=0o700, exist_ok=True)
+            # one folder for the server's exports, a file per conversation: exporting again replaces it.
+            # mkdtemp, not a fixed name in /tmp: another local user could make that name first
+            if not exports:
+                exports.append(Path(tempfile.mkdtemp(prefix="qa-bot-exports-")))
+            path = exports[0] / f"conversation-{which}.md"
             path.write_text(text, encoding="utf-8")
             return gr.update(value=str(path), visible=True), "Exported: download it above."
 
