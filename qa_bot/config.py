@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from .errors import ConfigError
+from .errors import ConfigError, ModelMissingError
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
@@ -36,6 +38,29 @@ def default_cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("qa-bot")) / "models"
+
+
+@contextmanager
+def making(target: Path, timeout_s: float = 900.0) -> Iterator[None]:
+    """Held while this process makes the cached file ``target`` (the assembled GGUF, the ONNX export,
+    its int8 copy). Two processes that find it missing at once (two test workers or two servers on
+    a fresh machine) then make it one after the other; the caller re-checks ``target`` inside.
+
+    Needed, not just tidy: onnxruntime's quantiser writes a fixed ``<model>-inferred.onnx`` beside
+    its input and deletes it, so two at once break each other (seen on a clean CI machine)."""
+    from filelock import FileLock, Timeout
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(f"{target}.lock")
+    try:
+        lock.acquire(timeout=timeout_s)
+    except Timeout:
+        raise ModelMissingError(f"another process has been making {target.name} for {timeout_s:.0f} s; "
+                                f"if none is running, delete {target}.lock") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class Settings(BaseSettings):

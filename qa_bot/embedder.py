@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import default_cache_dir
+from .config import default_cache_dir, making
 from .errors import ModelMissingError
 
 EMBEDDER_NAME = "all-MiniLM-L6-v2"
@@ -140,6 +140,13 @@ def quantized(path: Path, fp32: Path, max_tokens: int) -> Path:
     target = fp32.with_name(f"{fp32.stem}-{INT8_RECIPE}.onnx")
     if target.exists():
         return target
+    with making(target):
+        if not target.exists():
+            _quantize(path, fp32, target, max_tokens)
+    return target
+
+
+def _quantize(path: Path, fp32: Path, target: Path, max_tokens: int) -> None:
     import logging
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -162,7 +169,6 @@ def quantized(path: Path, fp32: Path, max_tokens: int) -> Path:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    return target
 
 
 def export_onnx(path: Path, target: Path, reference: _TorchEncoder | None = None) -> None:
@@ -241,9 +247,10 @@ class Embedder:
         if not onnx_path.exists():
             from tqdm import tqdm
 
-            with tqdm(total=1, desc=f"exporting {EMBEDDER_NAME} to ONNX (once)", leave=False,
-                      disable=not os.isatty(2)) as bar:
-                export_onnx(path, onnx_path)
+            with making(onnx_path), tqdm(total=1, desc=f"exporting {EMBEDDER_NAME} to ONNX (once)", leave=False,
+                                         disable=not os.isatty(2)) as bar:
+                if not onnx_path.exists():  # another process may have made it while this one waited
+                    export_onnx(path, onnx_path)
                 bar.update(1)
         if backend == "onnx-int8":
             from tqdm import tqdm

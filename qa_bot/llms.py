@@ -25,7 +25,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
-from .config import Settings, default_cache_dir
+from .config import Settings, default_cache_dir, making
 from .errors import LLMUnavailableError, ModelMissingError
 from .internals import InternalsChanged, llama_evaluated_ids, llama_keep_first, llama_restore, llama_state
 
@@ -130,7 +130,13 @@ def ensure_local_model(model: LocalModel, cache_dir: Path | None = None, progres
     stamp = cache_dir / (model.filename + ".verified.json")
     if target.exists() and _stamp_ok(target, stamp, model):
         return target
+    with making(target):
+        if not (target.exists() and _stamp_ok(target, stamp, model)):  # or another process made it meanwhile
+            _assemble(model, target, stamp, progress)
+    return target
 
+
+def _assemble(model: LocalModel, target: Path, stamp: Path, progress: bool) -> None:
     parts = _part_paths(model)
     total = sum(p.stat().st_size for p in parts)
     if total != model.size:
@@ -170,7 +176,6 @@ def ensure_local_model(model: LocalModel, cache_dir: Path | None = None, progres
         tmp.unlink(missing_ok=True)
     st = target.stat()
     stamp.write_text(json.dumps({"sha256": model.sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns}))
-    return target
 
 
 class LlamaCppChat(BaseChatModel):

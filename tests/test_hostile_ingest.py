@@ -69,9 +69,11 @@ def test_bad_files_are_skipped_with_reasons_and_nothing_is_lost(tmp_path):
 
 
 def _grows_linearly(make, run) -> list[float]:
-    """Best-of-5 times of ``run(make(n))`` at n, 2n, 4n; each doubling must cost < 2.5x. The
-    smallest size should take tens of milliseconds: at ~10 ms, scheduler noise alone moved a
-    linear loader's 4x ratio to 7.3 once (2026-12-01)."""
+    """Best-of-5 times of ``run(make(n))`` at n, 2n, 4n: 4x the input must cost < 10x the time,
+    where a quadratic loader costs 16x. The smallest size should take tens of milliseconds: at
+    ~10 ms, scheduler noise alone moved a linear loader's 4x ratio to 7.3 once (2026-12-01), and
+    on CI the run of dots (8 to 32 million characters, past the CPU cache) took 6.6x (2026-12-01;
+    the bound was 6.25 then)."""
     import time
 
     times = []
@@ -83,7 +85,7 @@ def _grows_linearly(make, run) -> list[float]:
             run(data)
             best = min(best, time.perf_counter() - t)
         times.append(max(best, 1e-3))
-    assert times[2] / times[0] < 2.5 * 2.5, times  # quadratic would be 16x
+    assert times[2] / times[0] < 10, times  # quadratic would be 16x
     return times
 
 

@@ -109,3 +109,50 @@ def test_saved_system_prefix_is_restored_and_changes_no_answer(tmp_path):
     model(prefix_system=prompts.ANSWER_SYSTEM + " Be brief.").load()
     [replaced] = (tmp_path / "states").glob("prefix-*.npz")
     assert replaced != saved
+
+
+_MAKER = """
+import sys, time
+from pathlib import Path
+from qa_bot.config import making
+target, log = Path(sys.argv[1]), Path(sys.argv[2])
+with making(target):
+    if not target.exists():
+        with open(log, "a") as f:
+            f.write("made\\n")
+        time.sleep(0.5)  # the other process arrives while this one is still making the file
+        target.write_text("model")
+print(target.read_text())
+"""
+
+
+def test_two_processes_that_miss_a_cached_model_make_it_once_and_both_get_it(tmp_path):
+    """Two test workers or two servers on a fresh machine: the second waits and finds the file made
+    (onnxruntime's quantiser breaks when two run at once; CI saw it)."""
+    import subprocess
+
+    target, log = tmp_path / "cache" / "model.onnx", tmp_path / "log"
+    procs = [subprocess.Popen([sys.executable, "-c", _MAKER, str(target), str(log)], stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=60)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outs == ["model\n", "model\n"]
+    assert log.read_text() == "made\n"
+
+
+def test_a_lock_nobody_releases_gives_a_clear_error(tmp_path):
+    from filelock import FileLock
+
+    from qa_bot.config import making
+
+    target = tmp_path / "model.onnx"
+    with FileLock(f"{target}.lock"):
+        import subprocess
+
+        code = ("import sys; from pathlib import Path; from qa_bot.config import making\n"
+                "with making(Path(sys.argv[1]), timeout_s=0.2): pass")
+        run = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0
+    assert "another process has been making model.onnx" in run.stderr
+    with making(target, timeout_s=1):  # released: free again
+        pass
