@@ -406,6 +406,8 @@ class Assistant:
         evidence = timed("evidence_s", self.evidence, standalone, passages, today,
                          said=lambda items, step: step.set(items=len(items), chars=sum(len(e.text) for e in items)))
 
+        token_probs: tuple[tuple[str, float], ...] = ()  # of the last draft, set after each one
+
         def finish(kept: list[AnswerSentence], dropped: list[AnswerSentence], draft: str, why: str) -> Final:
             # other articles shown that give another value of what was asked: said, with both cited
             conflicts = () if why else find_conflicts(standalone, kept, evidence)
@@ -424,6 +426,7 @@ class Assistant:
                     evidence=tuple(evidence),
                     standalone_question=standalone if standalone != question else "",
                     draft=draft,
+                    draft_token_probs=token_probs if draft else (),
                     dropped=tuple(dropped),
                     abstain_reason=why,
                     set_aside=tuple(set_aside),
@@ -472,6 +475,7 @@ class Assistant:
                     raise as_llm_error(e, self.settings) from e
                 raise
             usage = getattr(self.llm, "last_usage", None) or {}
+            token_probs = tuple(getattr(self.llm, "last_token_probs", None) or ())
             drafting.text("draft", raw)
             drafting.end(stream_pieces=pieces, draft_chars=len(raw), prompt_tokens=usage.get("prompt_tokens"),
                          tokens_generated=usage.get("completion_tokens"))

@@ -310,6 +310,8 @@ def record_for(
         "retrieved": retrieved_ids, "retrieved_scores": [round(x, 4) for x in retrieved_scores],
         "sentences": sentences, "draft": answer.draft, "shown": [e.shown() for e in answer.evidence],
         "draft_supported": draft_supported, "timings": answer.timings,
+        # each token of the draft with the local model's probability for it ([] from a server)
+        "draft_token_probs": [[t, round(p, 4)] for t, p in answer.draft_token_probs],
     }
 
 

@@ -203,6 +203,7 @@ class LlamaCppChat(BaseChatModel):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _usage: dict = PrivateAttr(default_factory=dict)  # tokens of the last answer (for traces)
+    _tops: list = PrivateAttr(default_factory=list)  # (token id, probability) of each token of the last answer
     load_s: float = 0.0  # seconds the weights took to load (0 until loaded)
 
     @property
@@ -368,7 +369,10 @@ class LlamaCppChat(BaseChatModel):
             self._ensure_prefix(chat)
             generated = 0
             self._usage = {}
-            for event in llama.create_chat_completion(messages=chat, stream=True, **self._params(stop, kwargs)):
+            tops: list[tuple[int, float]] = []
+            self._tops = tops
+            for event in llama.create_chat_completion(messages=chat, stream=True, logits_processor=_top_noter(tops),
+                                                      **self._params(stop, kwargs)):
                 delta = event["choices"][0].get("delta", {}).get("content") or ""
                 if not delta:
                     continue
@@ -384,6 +388,30 @@ class LlamaCppChat(BaseChatModel):
     def last_usage(self) -> dict:
         """{"prompt_tokens", "completion_tokens"} of the last finished answer; {} before one."""
         return dict(self._usage)
+
+    @property
+    def last_token_probs(self) -> list[tuple[str, float]]:
+        """Each token of the last answer with the probability the model gave it (greedy decoding:
+        its most likely token), for the eval records and for calibrating a decline rule."""
+        llama = self._llama
+        if llama is None:
+            return []
+        return [(llama.detokenize([tok]).decode("utf-8", "replace"), p) for tok, p in self._tops]
+
+
+def _top_noter(into: list[tuple[int, float]]) -> Any:
+    """A llama.cpp logits processor that changes nothing and notes the most likely next token and
+    its probability (softmax of the full-vocabulary logits). Without ``logits_all`` llama.cpp keeps
+    no logits after sampling, so this is where a token's probability can be read."""
+    import numpy as np
+    from llama_cpp import LogitsProcessorList
+
+    def note(_ids: Any, logits: Any) -> Any:
+        top = int(np.argmax(logits))
+        into.append((top, float(1.0 / np.exp(logits - logits[top]).sum())))
+        return logits
+
+    return LogitsProcessorList([note])
 
 
 def llm_label(settings: Settings) -> str:

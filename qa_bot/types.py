@@ -256,6 +256,7 @@ class Answer:
     evidence: tuple[Evidence, ...] = ()  # what the model was shown, numbered as in its prompt
     standalone_question: str = ""  # the follow-up rewritten without its history, when there was one
     draft: str = ""  # the model's raw text, before checking
+    draft_token_probs: tuple[tuple[str, float], ...] = ()  # its tokens with the local model's probability for each
     dropped: tuple[AnswerSentence, ...] = ()  # draft sentences no retrieved passage supports
     abstain_reason: str = ""  # why the answer is an abstention (one of ABSTAIN_REASONS), else ""
     set_aside: tuple[Passage, ...] = ()  # retrieved but kept from the model: their articles address it (guard.py)

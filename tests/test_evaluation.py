@@ -212,6 +212,8 @@ def test_eval_end_to_end_with_the_real_model_and_a_gate(tmp_path, llama_server):
         assert len(r["retrieved_scores"]) == len(r["retrieved"]) > 0
         assert all(-1.0 <= x <= 1.0 for x in r["retrieved_scores"])
         assert bool(r["abstain_reason"]) == r["abstained"]
+        if r["draft"]:  # the local model's probability for each token of its draft, to calibrate a decline rule on
+            assert "".join(t for t, _ in r["draft_token_probs"]).strip() == r["draft"].strip()
     for f in ("report.md", "report.html", "metrics.png", "latency.png"):
         assert (out / f).stat().st_size > 0
     # the independent judge (default: the local model) ran after the answers and is reported beside the checker

@@ -21,6 +21,10 @@ def test_tariff_deadline_is_answered_with_a_citation_that_contains_it(seed_assis
     for c in ans.citations:  # offsets point at the exact span of the article
         assert c.passage.article.id == "000_0cd96bd9d1e8fa7f"
     assert ans.timings["ttft_s"] > 0 and ans.timings["total_s"] >= ans.timings["ttft_s"]
+    # every token of the draft comes with the model's probability for it (the eval records keep them)
+    pieces = [t for t, _ in ans.draft_token_probs]
+    assert "".join(pieces).strip() == ans.draft.strip()
+    assert all(0 < p <= 1 for _, p in ans.draft_token_probs)
 
 
 def test_travellers_are_named_with_a_citation(seed_assistant):
