@@ -396,7 +396,12 @@ class LlamaCppChat(BaseChatModel):
         llama = self._llama
         if llama is None:
             return []
-        return [(llama.detokenize([tok]).decode("utf-8", "replace"), p) for tok, p in self._tops]
+        import codecs
+
+        # one decoder across the tokens: a character split over two tokens ends the second one,
+        # so the pieces join to exactly the answer's text
+        text = codecs.getincrementaldecoder("utf-8")("replace")
+        return [(text.decode(llama.detokenize([tok])), p) for tok, p in self._tops]
 
 
 def _top_noter(into: list[tuple[int, float]]) -> Any:

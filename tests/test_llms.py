@@ -156,3 +156,23 @@ def test_a_lock_nobody_releases_gives_a_clear_error(tmp_path):
     assert "another process has been making model.onnx" in run.stderr
     with making(target, timeout_s=1):  # released: free again
         pass
+
+
+def test_token_probabilities_join_to_the_answer_when_a_character_spans_two_tokens():
+    """The eval records each draft token with its probability; "€" is three bytes that a
+    tokenizer may split over two tokens, and neither half alone is a character."""
+    from qa_bot.llms import LlamaCppChat
+
+    euro = "€".encode()
+    pieces = {1: b"2 million ", 2: euro[:1], 3: euro[1:] + b" each", 4: b"."}
+
+    class Detokenizer:  # llama.cpp's detokenize: token ids -> bytes
+        def detokenize(self, ids):
+            return b"".join(pieces[i] for i in ids)
+
+    chat = LlamaCppChat(model_path="unused.gguf")
+    chat._llama = Detokenizer()
+    chat._tops = [(1, 0.9), (2, 0.5), (3, 0.99), (4, 0.8)]
+    got = chat.last_token_probs
+    assert "".join(t for t, _ in got) == "2 million € each."
+    assert [p for _, p in got] == [0.9, 0.5, 0.99, 0.8]
