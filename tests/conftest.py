@@ -58,7 +58,7 @@ FAST_LANE = os.environ.get("QA_BOT_TEST_LANE") == "fast"
 # whole modules that start `qa-bot` processes, servers or a browser, run the real LLM, or
 # ingest large or many files throughout
 _SLOW_MODULES = {"test_web", "test_api", "test_integration", "test_judges", "test_stress", "test_chroma_server",
-                 "test_terminal", "test_injection", "test_llms", "test_more_ways_in", "test_hostile_ingest"}
+                 "test_terminal", "test_injection", "test_more_ways_in", "test_hostile_ingest"}
 _SLOW_FIXTURES = {"seed_assistant", "llama_server"}
 
 

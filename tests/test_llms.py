@@ -78,6 +78,7 @@ def test_real_model_packages_are_installed_and_match_the_official_size():
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # loads the real 0.5B model; the rest of this module needs no weights (fast lane)
 def test_saved_system_prefix_is_restored_and_changes_no_answer(tmp_path):
     """The fixed system prompt's KV state is computed once, saved, and restored by a new model
     instance (a new process); answers at temperature 0 are the same as without it. Real 0.5B model."""
@@ -141,14 +142,14 @@ def test_two_processes_that_miss_a_cached_model_make_it_once_and_both_get_it(tmp
 
 
 def test_a_lock_nobody_releases_gives_a_clear_error(tmp_path):
+    import subprocess
+
     from filelock import FileLock
 
     from qa_bot.config import making
 
     target = tmp_path / "model.onnx"
     with FileLock(f"{target}.lock"):
-        import subprocess
-
         code = ("import sys; from pathlib import Path; from qa_bot.config import making\n"
                 "with making(Path(sys.argv[1]), timeout_s=0.2): pass")
         run = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True, text=True, timeout=60)
