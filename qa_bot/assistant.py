@@ -30,6 +30,7 @@ from .evidence import EvidenceBudget, select_evidence
 from .fidelity import SupportScorer
 from .generate import (
     answer_chain,
+    answer_check_messages,
     answer_inputs,
     check_draft,
     citations_for,
@@ -407,6 +408,7 @@ class Assistant:
                          said=lambda items, step: step.set(items=len(items), chars=sum(len(e.text) for e in items)))
 
         token_probs: tuple[tuple[str, float], ...] = ()  # of the last draft, set after each one
+        answer_p: float | None = None  # the answer check's P(yes) for the last draft, when it was asked
 
         def finish(kept: list[AnswerSentence], dropped: list[AnswerSentence], draft: str, why: str) -> Final:
             # other articles shown that give another value of what was asked: said, with both cited
@@ -427,6 +429,7 @@ class Assistant:
                     standalone_question=standalone if standalone != question else "",
                     draft=draft,
                     draft_token_probs=token_probs if draft else (),
+                    answer_check=answer_p,
                     dropped=tuple(dropped),
                     abstain_reason=why,
                     set_aside=tuple(set_aside),
@@ -494,6 +497,15 @@ class Assistant:
                         verdict.set(abstain_reason=why or None)
                 step.set(kept=len(kept), dropped=len(dropped), abstain_reason=why or None)
             timings["check_s"] = timings.get("check_s", 0.0) + time.perf_counter() - t
+            answer_p = None
+            if not why and self.settings.answer_check:
+                t = time.perf_counter()
+                with trace.span("qa.answer_check", parent, attempt=attempt) as step:
+                    answer_p = self._answer_check(standalone, kept, evidence)
+                    if answer_p < self.settings.answer_check_threshold:
+                        why = "not_answered"
+                    step.set(p_yes=round(answer_p, 3), abstain_reason=why or None)
+                timings["answer_check_s"] = timings.get("answer_check_s", 0.0) + time.perf_counter() - t
             wider, note = self._second_look(why, attempt, standalone, passages, today, evidence, window, raw)
             if not wider:
                 break
@@ -508,6 +520,18 @@ class Assistant:
             timings["second_look_s"] = time.perf_counter() - second_look_from
             second.end(abstain_reason=why or None)
         yield finish([] if why else kept, [*kept, *dropped] if why else dropped, raw, why)
+
+    def _answer_check(self, question: str, kept: Sequence[AnswerSentence], evidence: Sequence[Evidence]) -> float:
+        """P(yes) that the checked answer gives what ``question`` asks for, by the evidence it
+        cites, from the model asked as a grader in a fresh prompt (prompts.ANSWER_CHECK_SYSTEM)."""
+        from .llms import as_llm_error, yes_probability
+
+        try:
+            return yes_probability(self.llm, answer_check_messages(question, kept, evidence))
+        except QABotError:
+            raise
+        except Exception as e:  # the server client's errors
+            raise as_llm_error(e, self.settings) from e
 
     def _set_aside(
         self, passages: list[Passage], question: str, k: int | None, dates: DateRange | None, today: dt.date
@@ -534,7 +558,9 @@ class Assistant:
         older articles are left out. A draft with nothing supported, or the model's own "not
         found", is re-asked only when there is more to read.
         """
-        if not why or attempt > 1 or not self.settings.second_look:
+        # A doubted answer ("not_answered") is declined as it is: a second look after it was not
+        # measured, and the decline alone is what dev2's check half confirmed (evals/README.md).
+        if not why or attempt > 1 or not self.settings.second_look or why == "not_answered":
             return [], ""
         if why == "out_of_window":
             passages = [p for p in passages if not policy.is_older_news(p.article, window)]

@@ -149,6 +149,16 @@ class Settings(BaseSettings):
         True, description="Keep articles that address the answering model (instructions to an AI, chat-template "
         "tokens, imitations of qa-bot's prompt) out of what it reads; they stay searchable"
     )
+    answer_check: bool = Field(
+        False, description="After the checks, ask the model (as a grader, in a fresh prompt) whether the answer gives "
+        "what the question asks for, by its cited passages, and say the articles don't say when it doubts it: more "
+        "honest declines of questions the articles don't answer, a few right answers lost, ~3 s more per answer "
+        "here (README, 'How an answer is made')"
+    )
+    answer_check_threshold: float = Field(
+        0.7, ge=0.0, le=1.0, description="P(yes) of the answer check below which an answer is declined (fitted for "
+        "the packaged 1.5B model on dev data; a server model may need another)"
+    )
     support_threshold: float = Field(
         0.5, ge=0.0, le=1.0, description="Support score above which a sentence counts as supported"
     )

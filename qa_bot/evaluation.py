@@ -312,6 +312,8 @@ def record_for(
         "draft_supported": draft_supported, "timings": answer.timings,
         # each token of the draft with the local model's probability for it ([] from a server)
         "draft_token_probs": [[t, round(p, 4)] for t, p in answer.draft_token_probs],
+        # P(yes) of the answer check for the last draft (None: not asked; settings.answer_check)
+        "answer_check": None if answer.answer_check is None else round(answer.answer_check, 4),
     }
 
 

@@ -207,6 +207,18 @@ def _minimal(
     return (n,) if score >= scorer.threshold else cited
 
 
+def answer_check_messages(question: str, sentences: Sequence[AnswerSentence],
+                          evidence: Sequence[Evidence]) -> list[dict[str, str]]:
+    """The answer check's prompt (prompts.ANSWER_CHECK_*): the question, the answer without its
+    citation marks, and the evidence items it cites as the model was shown them (all of them
+    when it cites none)."""
+    cited = sorted({n for s in sentences for n in s.citations if 0 < n <= len(evidence)})
+    shown = [evidence[n - 1].shown() for n in cited] or [e.shown() for e in evidence]
+    user = prompts.ANSWER_CHECK_USER.format(passages="\n\n".join(shown), question=question,
+                                            answer=strip_citations(render(sentences)))
+    return [{"role": "system", "content": prompts.ANSWER_CHECK_SYSTEM}, {"role": "user", "content": user}]
+
+
 def citations_for(sentences: Sequence[AnswerSentence], evidence: Sequence[Evidence]) -> tuple[Citation, ...]:
     """Each ``[n]`` used by the kept sentences, mapped to its passage and the span the model was shown."""
     used = sorted({n for s in sentences for n in s.citations})

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, LLMUnavailableError
-from .internals import llama_last_logits
+from .llms import p_yes_from_choice
 from .prompts import JUDGE_SYSTEM, JUDGE_USER
 
 # P(yes) at or above which a judge accepts a sentence (QA_BOT_JUDGE_THRESHOLD): the best
@@ -101,13 +100,6 @@ def _messages(sentence: str, passages: Sequence[str]) -> list[dict[str, str]]:
     ]
 
 
-def _p_yes(yes: float, no: float) -> float:
-    """P(yes) / (P(yes) + P(no)) from two log-probabilities."""
-    top = max(yes, no)
-    a, b = math.exp(yes - top), math.exp(no - top)
-    return a / (a + b)
-
-
 class LocalJudge(Judge):
     """The local GGUF model, read through its next-token logits (llama-cpp-python)."""
 
@@ -118,51 +110,9 @@ class LocalJudge(Judge):
         self.threshold = threshold
         self._llm = llm  # llms.LlamaCppChat: loaded on first use, shared with the answer path
         self.identity = Path(getattr(llm, "model_path", "")).name
-        self._format = None
-        self._yes: list[int] = []
-        self._no: list[int] = []
-
-    def _setup(self, llama: Any) -> None:
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        template = llama.metadata.get("tokenizer.chat_template")
-        if not template:
-            raise ConfigError("the local model carries no chat template; use --judge lexical or server")
-        eos = llama.detokenize([llama.token_eos()]).decode("utf-8", "replace")
-        bos = llama.detokenize([llama.token_bos()]).decode("utf-8", "replace") if llama.token_bos() >= 0 else ""
-        self._format = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
-
-        def first(word: str) -> int:
-            return llama.tokenize(word.encode(), add_bos=False, special=False)[0]
-
-        self._yes = sorted({first(w) for w in ("yes", "Yes", " yes", " Yes", "YES")})
-        self._no = sorted({first(w) for w in ("no", "No", " no", " No", "NO")})
 
     def _score(self, sentence: str, passages: Sequence[str]) -> float:
-        import numpy as np
-
-        llama = self._llm.load()
-        with self._llm.lock:  # one context: never judge while the answer path generates
-            if self._format is None:
-                self._setup(llama)
-            prompt = self._format(messages=_messages(sentence, passages)).prompt
-            tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
-            if len(tokens) >= llama.n_ctx():
-                raise ConfigError(f"a judge prompt of {len(tokens)} tokens does not fit the {llama.n_ctx()}-token context")
-            # reuse the KV cache of the longest prefix shared with the previous call
-            cached = llama.input_ids[: llama.n_tokens]
-            common = 0
-            for a, b in zip(cached, tokens, strict=False):
-                if a != b:
-                    break
-                common += 1
-            llama.n_tokens = min(common, len(tokens) - 1)
-            llama.eval(tokens[llama.n_tokens :])
-            logits = llama_last_logits(llama)
-            shifted = logits - logits.max()
-            yes = float(np.log(np.exp(shifted[self._yes]).sum()))
-            no = float(np.log(np.exp(shifted[self._no]).sum()))
-        return _p_yes(yes, no)
+        return self._llm.yes_probability(_messages(sentence, passages))
 
 
 class ServerJudge(Judge):
@@ -192,24 +142,6 @@ class ServerJudge(Judge):
         except (httpx.HTTPError, ValueError, KeyError, IndexError) as e:
             raise LLMUnavailableError(f"the judge server at {self.url} failed ({type(e).__name__}: {str(e)[:120]})") from None
         return p_yes_from_choice(choice)
-
-
-def p_yes_from_choice(choice: dict) -> float:
-    """P(yes) from one OpenAI-style chat choice: the first token's top log-probabilities when the
-    server returns them, else the word it wrote (1.0 for yes, 0.0 otherwise)."""
-    yes, no = [], []
-    content = ((choice.get("logprobs") or {}).get("content") or [{}])[0]
-    for alt in content.get("top_logprobs") or []:
-        word = str(alt.get("token", "")).strip().lower()
-        if word == "yes":
-            yes.append(float(alt["logprob"]))
-        elif word == "no":
-            no.append(float(alt["logprob"]))
-    if yes or no:
-        total = lambda xs: math.log(sum(math.exp(x) for x in xs)) if xs else -1e9  # noqa: E731
-        return _p_yes(total(yes), total(no))
-    said = str((choice.get("message") or {}).get("content") or "").strip().lower()
-    return 1.0 if said.startswith("yes") else 0.0
 
 
 class LexicalJudge(Judge):

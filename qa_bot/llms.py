@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import math
 import os
 import threading
 import time
@@ -26,8 +27,15 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict, PrivateAttr
 
 from .config import Settings, default_cache_dir, making
-from .errors import LLMUnavailableError, ModelMissingError
-from .internals import InternalsChanged, llama_evaluated_ids, llama_keep_first, llama_restore, llama_state
+from .errors import ConfigError, LLMUnavailableError, ModelMissingError
+from .internals import (
+    InternalsChanged,
+    llama_evaluated_ids,
+    llama_keep_first,
+    llama_last_logits,
+    llama_restore,
+    llama_state,
+)
 
 
 @dataclass(frozen=True)
@@ -204,6 +212,7 @@ class LlamaCppChat(BaseChatModel):
     _load_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _usage: dict = PrivateAttr(default_factory=dict)  # tokens of the last answer (for traces)
     _tops: list = PrivateAttr(default_factory=list)  # (token id, probability) of each token of the last answer
+    _yes_no: Any = PrivateAttr(default=None)  # (chat formatter, "yes" token ids, "no" token ids), on first use
     load_s: float = 0.0  # seconds the weights took to load (0 until loaded)
 
     @property
@@ -402,6 +411,96 @@ class LlamaCppChat(BaseChatModel):
         # so the pieces join to exactly the answer's text
         text = codecs.getincrementaldecoder("utf-8")("replace")
         return [(text.decode(llama.detokenize([tok])), p) for tok, p in self._tops]
+
+
+    def yes_probability(self, messages: list[dict]) -> float:
+        """P(yes) / (P(yes) + P(no)) as the model's first word in reply to ``messages`` (a yes/no
+        question), read from the next-token logits rather than parsed from text, so it can be
+        thresholded. Only the part of the prompt not shared with the previous call is read."""
+        import numpy as np
+
+        with self._lock:  # one context: never while an answer is generated
+            llama = self._client()
+            if self._yes_no is None:
+                self._yes_no = _yes_no_tokens(llama)
+            chat_format, yes, no = self._yes_no
+            prompt = chat_format(messages=messages).prompt
+            tokens = llama.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+            if len(tokens) >= llama.n_ctx():
+                raise ConfigError(f"a yes/no prompt of {len(tokens)} tokens does not fit the {llama.n_ctx()}-token context")
+            # reuse the KV cache of the longest prefix shared with the previous call
+            cached = llama.input_ids[: llama.n_tokens]
+            common = 0
+            for a, b in zip(cached, tokens, strict=False):
+                if a != b:
+                    break
+                common += 1
+            llama.n_tokens = min(common, len(tokens) - 1)
+            llama.eval(tokens[llama.n_tokens :])
+            shifted = llama_last_logits(llama)
+            shifted = shifted - shifted.max()
+            return p_yes(float(np.log(np.exp(shifted[yes]).sum())), float(np.log(np.exp(shifted[no]).sum())))
+
+
+def _yes_no_tokens(llama: Any) -> tuple[Any, list[int], list[int]]:
+    """The GGUF's own chat template, and the first token of each spelling of "yes" and "no"."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise ConfigError("the local model carries no chat template, so it cannot be asked a yes/no question")
+    eos = llama.detokenize([llama.token_eos()]).decode("utf-8", "replace")
+    bos = llama.detokenize([llama.token_bos()]).decode("utf-8", "replace") if llama.token_bos() >= 0 else ""
+
+    def first(word: str) -> int:
+        return llama.tokenize(word.encode(), add_bos=False, special=False)[0]
+
+    return (Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos),
+            sorted({first(w) for w in ("yes", "Yes", " yes", " Yes", "YES")}),
+            sorted({first(w) for w in ("no", "No", " no", " No", "NO")}))
+
+
+def p_yes(yes: float, no: float) -> float:
+    """P(yes) / (P(yes) + P(no)) from two log-probabilities."""
+    top = max(yes, no)
+    a, b = math.exp(yes - top), math.exp(no - top)
+    return a / (a + b)
+
+
+def p_yes_from_choice(choice: dict) -> float:
+    """P(yes) from one OpenAI-style chat choice: the first token's top log-probabilities when the
+    server returns them, else the word it wrote (1.0 for yes, 0.0 otherwise)."""
+    yes, no = [], []
+    content = ((choice.get("logprobs") or {}).get("content") or [{}])[0]
+    for alt in content.get("top_logprobs") or []:
+        word = str(alt.get("token", "")).strip().lower()
+        if word == "yes":
+            yes.append(float(alt["logprob"]))
+        elif word == "no":
+            no.append(float(alt["logprob"]))
+    if yes or no:
+        total = lambda xs: math.log(sum(math.exp(x) for x in xs)) if xs else -1e9  # noqa: E731
+        return p_yes(total(yes), total(no))
+    said = str((choice.get("message") or {}).get("content") or "").strip().lower()
+    return 1.0 if said.startswith("yes") else 0.0
+
+
+def yes_probability(llm: BaseChatModel, messages: list[dict]) -> float:
+    """P(yes) for a yes/no question to any chat model: the local model's logits, a server's
+    first-token log-probabilities (asked for one token with its top 10 alternatives), or, from a
+    model that returns neither, 1.0 or 0.0 by the word it wrote."""
+    if isinstance(llm, LlamaCppChat):
+        return llm.yes_probability(messages)
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+    chat = [kinds[m["role"]](content=m["content"]) for m in messages]
+    from langchain_openai import ChatOpenAI
+
+    model = llm.bind(logprobs=True, top_logprobs=10, max_tokens=1) if isinstance(llm, ChatOpenAI) else llm
+    reply = model.invoke(chat)
+    return p_yes_from_choice({"message": {"content": reply.text},
+                              "logprobs": (reply.response_metadata or {}).get("logprobs")})
 
 
 def _top_noter(into: list[tuple[int, float]]) -> Any:

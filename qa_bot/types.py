@@ -237,6 +237,7 @@ ABSTAIN_REASONS = {
     "not_an_answer": "the supported sentences do not give the kind of thing the question asks for "
     "(a quantity, a time or a name)",
     "repeats_question": "the supported sentences only repeat what the question already says",
+    "not_answered": "asked as a grader, the model doubted that the answer gives what the question asks for",
     "out_of_window": "the passages that state it are from well before the time the question asks about "
     "(\"this week\", \"recently\"), and other articles are from that time",
 }
@@ -257,6 +258,7 @@ class Answer:
     standalone_question: str = ""  # the follow-up rewritten without its history, when there was one
     draft: str = ""  # the model's raw text, before checking
     draft_token_probs: tuple[tuple[str, float], ...] = ()  # its tokens with the local model's probability for each
+    answer_check: float | None = None  # P(yes) of the answer check (None: not asked)
     dropped: tuple[AnswerSentence, ...] = ()  # draft sentences no retrieved passage supports
     abstain_reason: str = ""  # why the answer is an abstention (one of ABSTAIN_REASONS), else ""
     set_aside: tuple[Passage, ...] = ()  # retrieved but kept from the model: their articles address it (guard.py)

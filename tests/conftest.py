@@ -284,26 +284,39 @@ def remember_vectors(monkeypatch):
     return patch
 
 
-def scripted(*replies: str):
+def scripted(*replies: str, grades: tuple[str, ...] = ()):
     """The one fake chat model of the suite (LangChain's GenericFakeChatModel): answers with
     ``replies`` in order, then the last one again (a declined draft gets a second look), and
     keeps the last message of every prompt it was sent in ``.prompts``. For tests whose subject
-    is the code around the model: citation parsing, the checker, the answer rules."""
+    is the code around the model: citation parsing, the checker, the answer rules.
+
+    Asked as the answer check's grader (prompts.ANSWER_CHECK_SYSTEM), it replies with ``grades``
+    in order, then "yes" (so a test about something else sees its answer through), and keeps
+    those prompts in ``.graded`` instead."""
     import itertools
 
     from langchain_core.language_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    from qa_bot.prompts import ANSWER_CHECK_SYSTEM
+
+    verdicts = itertools.chain(grades, itertools.repeat("yes"))
 
     class Scripted(GenericFakeChatModel):
         prompts: list[str] = []
+        graded: list[str] = []
 
         def _generate(self, messages, *args, **kwargs):
+            if messages and messages[0].content == ANSWER_CHECK_SYSTEM:
+                self.graded.append(str(messages[-1].content))
+                return ChatResult(generations=[ChatGeneration(message=AIMessage(content=next(verdicts)))])
             self.prompts.append(str(messages[-1].content))
             return super()._generate(messages, *args, **kwargs)
 
     messages = itertools.chain((AIMessage(content=r) for r in replies),
                                itertools.repeat(AIMessage(content=replies[-1]))) if replies else iter([])
-    return Scripted(messages=messages, prompts=[])
+    return Scripted(messages=messages, prompts=[], graded=[])
 
 
 class LoopbackSite(BaseHTTPRequestHandler):

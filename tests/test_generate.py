@@ -17,8 +17,11 @@ from tests.conftest import TEST_CORPUS, scripted
 
 @pytest.fixture
 def assistant_with(make_settings, embedder):
-    def make(*replies: str, **settings) -> Assistant:
-        a = Assistant(make_settings(**settings), llm=scripted(*replies), progress=False, embedder=embedder)
+    def make(*replies: str, grades: tuple[str, ...] = (), **settings) -> Assistant:
+        if grades:
+            settings.setdefault("answer_check", True)
+        a = Assistant(make_settings(**settings), llm=scripted(*replies, grades=grades), progress=False,
+                      embedder=embedder)
         a.ingest(TEST_CORPUS)
         return a
 
@@ -52,6 +55,58 @@ def test_supported_answer_keeps_citations_and_maps_them_to_passages(assistant_wi
     d = cited.to_dict()
     assert d["quote"] == cited.passage.chunk.text[s:e]
     assert d["quote_end"] - d["quote_start"] == e - s
+
+
+def test_an_answer_the_grader_doubts_is_declined_without_a_second_look(assistant_with):
+    q = "How much did the Harbor Bridge repair cost?"
+    a = assistant_with("NOT_IN_ARTICLES")
+    first = a.evidence(q, a.search(q), None)[0].text  # the first item shown, word for word: supported
+    assert "$48.5 million" in first
+    a = assistant_with(f"{first} [1]", grades=("no",))
+    ans = a.ask(q)
+    assert ans.abstained and ans.abstain_reason == "not_answered" and not ans.citations
+    assert ans.answer_check == 0.0 and "answer_check_s" in ans.timings
+    assert [s.text for s in ans.dropped] == [first]
+    assert len(a.llm.prompts) == 1  # declined as it is: no second draft
+    # the grader read the question, the answer without its marks, and only the item it cites
+    [graded] = a.llm.graded
+    assert f"Question: {q}" in graded and f"Answer: {first}" in graded
+    assert ans.evidence[0].shown() in graded and all(e.text not in graded for e in ans.evidence[1:])
+
+
+def test_an_answer_the_grader_accepts_stands_and_the_check_is_off_by_default(assistant_with):
+    a = assistant_with("The Harbor Bridge repairs cost $48.5 million [1].", grades=("yes",))
+    ans = a.ask("How much did the Harbor Bridge repair cost?")
+    assert not ans.abstained and ans.answer_check == 1.0 and len(a.llm.graded) == 1
+    off = assistant_with("The Harbor Bridge repairs cost $48.5 million [1].")  # default settings
+    off.llm = scripted("The Harbor Bridge repairs cost $48.5 million [1].", grades=("no",))
+    ans = off.ask("How much did the Harbor Bridge repair cost?")
+    assert not ans.abstained and ans.answer_check is None and off.llm.graded == []
+
+
+def test_a_draft_the_checker_declined_is_never_graded(assistant_with):
+    a = assistant_with("The mayor of Pellston is a former astronaut who flew to Mars [1].", grades=("yes",))
+    ans = a.ask("What did the mayor of Pellston do before politics?")
+    assert ans.abstain_reason == "unsupported" and a.llm.graded == [] and ans.answer_check is None
+
+
+def test_yes_probability_reads_log_probabilities_or_the_word():
+    """Any chat model can be asked: a model that returns log-probabilities gives P(yes) from the
+    first token's alternatives; one that returns none gives 1.0 or 0.0 by the word it wrote."""
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from qa_bot.llms import yes_probability
+
+    ask = [{"role": "system", "content": "Grade."}, {"role": "user", "content": "Is it?"}]
+    assert yes_probability(GenericFakeChatModel(messages=iter([AIMessage(content="Yes.")])), ask) == 1.0
+    assert yes_probability(GenericFakeChatModel(messages=iter([AIMessage(content="no")])), ask) == 0.0
+    import math
+
+    logprobs = {"content": [{"token": "No", "logprob": math.log(0.6), "top_logprobs": [
+        {"token": "No", "logprob": math.log(0.6)}, {"token": "Yes", "logprob": math.log(0.3)}]}]}
+    reply = AIMessage(content="No", response_metadata={"logprobs": logprobs})
+    assert yes_probability(GenericFakeChatModel(messages=iter([reply])), ask) == pytest.approx(1 / 3)
 
 
 def test_wrong_citation_is_reattached_to_the_supporting_passage(assistant_with):

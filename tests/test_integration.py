@@ -25,6 +25,32 @@ def test_tariff_deadline_is_answered_with_a_citation_that_contains_it(seed_assis
     pieces = [t for t, _ in ans.draft_token_probs]
     assert "".join(pieces).strip() == ans.draft.strip()
     assert all(0 < p <= 1 for _, p in ans.draft_token_probs)
+    assert ans.answer_check is None  # the answer check is off by default
+
+
+# one passage of the seed article, as the model is shown it (headline and date, then the sentences)
+TALKS = ("China Vows to Buy More U.S. Goods, Sees Progress in Trade Talks (2019-01-31)\n"
+         "The agreement to continue talking raises hopes the world's two biggest economies could find a way to end "
+         "the conflict before March 1, when the U.S. has said it may more than double tariffs on $200 billion of "
+         "Chinese goods. But there was little concrete evidence they bridged yawning differences over the toughest "
+         "issues such as China's policy on intellectual property.")
+
+
+def test_the_graders_yes_tells_an_answer_from_a_neighbouring_fact(seed_assistant):
+    """The answer check on the real 1.5B model, with the same passage: the answer passes the
+    threshold; a true sentence of that passage that answers something else does not."""
+    from qa_bot import prompts
+    from qa_bot.llms import yes_probability
+
+    def grade(question: str, answer: str) -> float:
+        user = prompts.ANSWER_CHECK_USER.format(passages=TALKS, question=question, answer=answer)
+        return yes_probability(seed_assistant.llm, [{"role": "system", "content": prompts.ANSWER_CHECK_SYSTEM},
+                                                    {"role": "user", "content": user}])
+
+    threshold = seed_assistant.settings.answer_check_threshold
+    q = "By what date could the US more than double tariffs on Chinese goods?"
+    assert grade(q, "The US could more than double tariffs by March 1.") >= threshold
+    assert grade(q, "The differences are over China's policy on intellectual property.") < threshold
 
 
 def test_travellers_are_named_with_a_citation(seed_assistant):
@@ -85,3 +111,19 @@ def test_openai_compatible_server_on_loopback(tmp_path, llama_server):
         assert out["citations"] and all(c["text"] for c in out["citations"])
         assert all(s["supported"] for s in out["sentences"])
     assert os.environ.get("QA_BOT_LLM_URL") is None
+
+
+def test_a_server_model_is_graded_by_its_log_probabilities(llama_server):
+    """The answer check through an OpenAI-compatible server reads P(yes) from the first token's
+    top log-probabilities, not just the word (which would give exactly 0 or 1)."""
+    from langchain_openai import ChatOpenAI
+
+    from qa_bot import prompts
+    from qa_bot.llms import yes_probability
+
+    llm = ChatOpenAI(base_url=llama_server, model="qwen-small", api_key="none", temperature=0, max_retries=0)
+    user = prompts.ANSWER_CHECK_USER.format(passages=TALKS, question="When could tariffs on Chinese goods rise?",
+                                            answer="Tariffs could rise on March 1.")
+    p = yes_probability(llm, [{"role": "system", "content": prompts.ANSWER_CHECK_SYSTEM},
+                              {"role": "user", "content": user}])
+    assert 0.0 < p < 1.0 and p > 0.5
