@@ -106,6 +106,18 @@ def test_a_decline_says_why_on_the_root(make_settings, embedder, spans):
     assert root["qa.abstain_reason"] == answer.abstain_reason == "model_not_found"
 
 
+def test_the_graders_doubt_is_a_span_with_its_p_yes(make_settings, embedder, spans):
+    a = Assistant(make_settings(answer_check=True), llm=scripted("The Harbor Bridge repairs cost $48.5 million [1].",
+                                                                 grades=("no",)), progress=False, embedder=embedder)
+    a.ingest(TEST_CORPUS)
+    spans.clear()
+    answer = a.ask(BRIDGE_Q)
+    assert tree(spans)["qa.ask"] == ["qa.retrieve", "qa.evidence", "qa.worth_asking", "qa.draft", "qa.check",
+                                     "qa.answer_check"]  # a doubted answer takes no second look
+    assert named(spans, "qa.answer_check") == {"qa.attempt": 1, "qa.p_yes": 0.0, "qa.abstain_reason": "not_answered"}
+    assert named(spans, "qa.ask")["qa.abstain_reason"] == answer.abstain_reason == "not_answered"
+
+
 def test_text_is_traced_only_when_asked_for(assistant, spans):
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
