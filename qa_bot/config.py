@@ -152,8 +152,8 @@ class Settings(BaseSettings):
     answer_check: bool = Field(
         False, description="After the checks, ask the model (as a grader, in a fresh prompt) whether the answer gives "
         "what the question asks for, by its cited passages, and say the articles don't say when it doubts it: more "
-        "honest declines of questions the articles don't answer, a few right answers lost, ~3 s more per answer "
-        "here (README, 'How an answer is made')"
+        "honest declines of questions the articles don't answer, a few right answers lost, one more model call "
+        "per answer (README, 'How an answer is made')"
     )
     answer_check_threshold: float = Field(
         0.7, ge=0.0, le=1.0, description="P(yes) of the answer check below which an answer is declined (fitted for "

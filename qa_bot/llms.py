@@ -412,7 +412,6 @@ class LlamaCppChat(BaseChatModel):
         text = codecs.getincrementaldecoder("utf-8")("replace")
         return [(text.decode(llama.detokenize([tok])), p) for tok, p in self._tops]
 
-
     def yes_probability(self, messages: list[dict]) -> float:
         """P(yes) / (P(yes) + P(no)) as the model's first word in reply to ``messages`` (a yes/no
         question), read from the next-token logits rather than parsed from text, so it can be
@@ -492,11 +491,10 @@ def yes_probability(llm: BaseChatModel, messages: list[dict]) -> float:
     if isinstance(llm, LlamaCppChat):
         return llm.yes_probability(messages)
     from langchain_core.messages import HumanMessage, SystemMessage
+    from langchain_openai import ChatOpenAI
 
     kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
     chat = [kinds[m["role"]](content=m["content"]) for m in messages]
-    from langchain_openai import ChatOpenAI
-
     model = llm.bind(logprobs=True, top_logprobs=10, max_tokens=1) if isinstance(llm, ChatOpenAI) else llm
     reply = model.invoke(chat)
     return p_yes_from_choice({"message": {"content": reply.text},

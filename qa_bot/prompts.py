@@ -79,8 +79,8 @@ Standalone question:"""
 # fresh conversation, not a continuation of the one that wrote the answer. Asked inside that
 # conversation ("does your answer give ..."), the 1.5B model said yes to nearly everything it had
 # written (separating right from wrong answers no better than chance, AUC 0.55 on dev2 tune); as a
-# grader of someone else's answer it separates them (AUC 0.69) and says no to most answers that
-# name a headline, a byline or another fact instead of what was asked (evals/README.md).
+# grader of someone else's answer it separates them (AUC 0.69 on each half), and the answers it
+# doubted most on tune quoted a headline, a byline or another fact of the story (evals/README.md).
 ANSWER_CHECK_SYSTEM = (
     "You grade answers to questions about news. Using only the passages, does the answer give the specific "
     "thing the question asks for (not just restate the question or give a different fact)? "
