@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import pytest
 
@@ -60,11 +61,11 @@ def test_supported_answer_keeps_citations_and_maps_them_to_passages(assistant_wi
 
 def test_an_answer_the_grader_doubts_is_declined_without_a_second_look(assistant_with):
     q = "How much did the Harbor Bridge repair cost?"
-    a = assistant_with("NOT_IN_ARTICLES")
+    a = assistant_with("NOT_IN_ARTICLES", answer_check=True)
     # the sentence of the first item shown that holds the cost, word for word: supported
     shown = a.evidence(q, a.search(q), None)[0].text
     [first] = [shown[i:j] for i, j in split_sentences(shown) if "$48.5 million" in shown[i:j]]
-    a = assistant_with(f"{first} [1]", grades=("no",))
+    a.llm = scripted(f"{first} [1]", grades=("no",))  # the same index: one ingest
     ans = a.ask(q)
     assert ans.abstained and ans.abstain_reason == "not_answered" and not ans.citations
     assert ans.answer_check == 0.0 and "answer_check_s" in ans.timings
@@ -103,8 +104,6 @@ def test_yes_probability_reads_log_probabilities_or_the_word():
     ask = [{"role": "system", "content": "Grade."}, {"role": "user", "content": "Is it?"}]
     assert yes_probability(GenericFakeChatModel(messages=iter([AIMessage(content="Yes.")])), ask) == 1.0
     assert yes_probability(GenericFakeChatModel(messages=iter([AIMessage(content="no")])), ask) == 0.0
-    import math
-
     logprobs = {"content": [{"token": "No", "logprob": math.log(0.6), "top_logprobs": [
         {"token": "No", "logprob": math.log(0.6)}, {"token": "Yes", "logprob": math.log(0.3)}]}]}
     reply = AIMessage(content="No", response_metadata={"logprobs": logprobs})
