@@ -214,8 +214,13 @@ def answer_check_messages(question: str, sentences: Sequence[AnswerSentence],
     when it cites none)."""
     cited = sorted({n for s in sentences for n in s.citations if 0 < n <= len(evidence)})
     shown = [evidence[n - 1].shown() for n in cited] or [e.shown() for e in evidence]
-    user = prompts.ANSWER_CHECK_USER.format(passages="\n\n".join(shown), question=question,
-                                            answer=strip_citations(render(sentences)))
+    return grader_messages(question, strip_citations(render(sentences)), shown)
+
+
+def grader_messages(question: str, answer: str, passages: Sequence[str]) -> list[dict[str, str]]:
+    """The grader's yes/no question about ``answer`` (plain text, no marks) and the passages it
+    rests on, each as the model was shown it."""
+    user = prompts.ANSWER_CHECK_USER.format(passages="\n\n".join(passages), question=question, answer=answer)
     return [{"role": "system", "content": prompts.ANSWER_CHECK_SYSTEM}, {"role": "user", "content": user}]
 
 

@@ -39,13 +39,11 @@ TALKS = ("China Vows to Buy More U.S. Goods, Sees Progress in Trade Talks (2019-
 def test_the_graders_yes_tells_an_answer_from_a_neighbouring_fact(seed_assistant):
     """The answer check on the real 1.5B model, with the same passage: the answer passes the
     threshold; a true sentence of that passage that answers something else does not."""
-    from qa_bot import prompts
+    from qa_bot.generate import grader_messages
     from qa_bot.llms import yes_probability
 
     def grade(question: str, answer: str) -> float:
-        user = prompts.ANSWER_CHECK_USER.format(passages=TALKS, question=question, answer=answer)
-        return yes_probability(seed_assistant.llm, [{"role": "system", "content": prompts.ANSWER_CHECK_SYSTEM},
-                                                    {"role": "user", "content": user}])
+        return yes_probability(seed_assistant.llm, grader_messages(question, answer, [TALKS]))
 
     threshold = seed_assistant.settings.answer_check_threshold
     q = "By what date could the US more than double tariffs on Chinese goods?"
@@ -118,12 +116,10 @@ def test_a_server_model_is_graded_by_its_log_probabilities(llama_server):
     top log-probabilities, not just the word (which would give exactly 0 or 1)."""
     from langchain_openai import ChatOpenAI
 
-    from qa_bot import prompts
+    from qa_bot.generate import grader_messages
     from qa_bot.llms import yes_probability
 
     llm = ChatOpenAI(base_url=llama_server, model="qwen-small", api_key="none", temperature=0, max_retries=0)
-    user = prompts.ANSWER_CHECK_USER.format(passages=TALKS, question="When could tariffs on Chinese goods rise?",
-                                            answer="Tariffs could rise on March 1.")
-    p = yes_probability(llm, [{"role": "system", "content": prompts.ANSWER_CHECK_SYSTEM},
-                              {"role": "user", "content": user}])
+    p = yes_probability(llm, grader_messages("When could tariffs on Chinese goods rise?", "Tariffs could rise on March 1.",
+                                             [TALKS]))
     assert 0.0 < p < 1.0 and p > 0.5
