@@ -12,14 +12,22 @@ export TOKENIZERS_PARALLELISM := false
 
 setup: $(STAMP)
 
+# llama.cpp is built for this CPU (-march=native) but without AMX: some VMs list the AMX flags
+# and then fault on the first tile instruction (a general protection fault in libggml-cpu,
+# seen on this project's 2-core Xeon VM). A native build only runs on CPUs like the one that
+# built it, so its wheel is cached per CPU flag set and build flags, never shared across machines.
+NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+LLAMA_CMAKE := -DLLAVA_BUILD=OFF -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
+LLAMA_CACHE := $(HOME)/.cache/qa-bot/llama-wheel-$(shell (grep -m1 '^flags' /proc/cpuinfo; echo "$(LLAMA_CMAKE)") | sha1sum | cut -c1-12)
+
 # Order matters: torch 2.13.0 first (the local CPU wheel; a later "torch" requirement is then
 # already satisfied instead of pulling a multi-GB CUDA build), then llama-cpp-python built from
-# source (no wheel exists for this platform; pip caches the built wheel for the next venv).
+# source (no wheel exists for this platform).
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(PIP) -U pip wheel setuptools
 	$(PIP) torch==2.13.0
-	CMAKE_ARGS="-DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) llama-cpp-python==0.3.36
+	CMAKE_ARGS="$(LLAMA_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=2 $(PIP) --cache-dir $(LLAMA_CACHE) llama-cpp-python==0.3.36
 	$(PIP) -e '.[models,dev,otel]'
 	rm -f $(VENV)/.installed-*
 	touch $@
