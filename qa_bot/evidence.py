@@ -26,7 +26,6 @@ They are numbered in retrieval order.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -191,17 +190,11 @@ def select_evidence(
         used += min(cost, budget.max_chars)
         return True
 
-    wants_who = analyse(question).kind == "person"
-
     def take(s: _Sentence) -> None:
         group = by_passage[s.passage]
         near = [group[j] for j in (s.index - 1, s.index + 1) if 0 <= j < len(group)]
         near = [x for x in near if not x.headline and not x.asks and x.span(passages) not in shown]
-        before = near[0] if near and near[0].index == s.index - 1 else None
         near = [x for x in near if x.score >= budget.neighbour_share * s.score]
-        if wants_who and before is not None and _PRONOUN_START.match(_text(passages, s)):
-            # "Who said ...?" answered by "He said ...": the name is in the sentence before
-            near = [before]
         if try_add(s) and near:
             try_add(max(near, key=lambda x: x.score))
 
@@ -230,12 +223,3 @@ def _runs(indexes: set[int]) -> list[tuple[int, int]]:
         else:
             out.append((i, i))
     return out
-
-
-def _text(passages: Sequence[Passage], s: _Sentence) -> str:
-    return passages[s.passage].chunk.text[s.start : s.end]
-
-
-# A question for a person, and a sentence that names its person only by pronoun: the pronoun's
-# antecedent is almost always in the sentence before, which is then shown with it.
-_PRONOUN_START = re.compile(r"^\W*(?:he|she|they|his|her|their)\b", re.I)

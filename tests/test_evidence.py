@@ -89,31 +89,6 @@ def test_a_date_taken_from_the_dateline_is_supported(embedder):
     assert kept
 
 
-SUMMIT = ("Talks resumed in Pellston on Monday after a week of delays. A deal will take a meeting of the two "
-          "leaders, said Mara Quist, a trade analyst at the Halden Institute. She said a summit \"is, as it has "
-          "always been, the main event.\" Port fees rose again in March.")
-
-
-def _passage(text: str) -> Passage:
-    article = Article(id="talks", title="Pellston Trade Talks Resume", text=text, published=dt.date(2024, 3, 4))
-    return Passage(Chunk(id="talks#0", article_id="talks", text=text, start=0, end=len(text), position=0), article, 0.5, 1)
-
-
-@pytest.mark.parametrize(
-    "question, names_the_speaker",
-    [
-        ("Who said a summit is the main event?", True),  # "She said ...": the name is the sentence before
-        ("Which analyst said a summit is the main event?", True),
-        ("What is always the main event?", False),  # not a question for a person: no need for the name
-    ],
-)
-def test_a_person_named_only_by_pronoun_is_shown_with_the_sentence_naming_them(embedder, question, names_the_speaker):
-    shown = " ".join(e.text for e in select_evidence(question, [_passage(SUMMIT)], embedder.embed,
-                                                      EvidenceBudget(max_chars=200)))
-    assert "main event" in shown
-    assert ("Mara Quist" in shown) is names_the_speaker
-
-
 JAR = ("A boy broke a jar during a museum visit, the museum said. "
        "The boy was visiting the Hecht Museum in Haifa when the jar tipped over. "
        "Curators will restore the jar.")
