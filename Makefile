@@ -16,9 +16,10 @@ setup: $(STAMP)
 # and then fault on the first tile instruction (a general protection fault in libggml-cpu,
 # seen on this project's 2-core Xeon VM). A native build only runs on CPUs like the one that
 # built it, so its wheel is cached per CPU flag set and build flags, never shared across machines.
-NO_AMX := -mno-amx-tile -mno-amx-int8 -mno-amx-bf16
+# (x86-64 only: other compilers' targets know no such flags)
+NO_AMX := $(if $(filter x86_64,$(shell uname -m)),-mno-amx-tile -mno-amx-int8 -mno-amx-bf16)
 LLAMA_CMAKE := -DLLAVA_BUILD=OFF -DCMAKE_C_FLAGS='$(NO_AMX)' -DCMAKE_CXX_FLAGS='$(NO_AMX)'
-LLAMA_CACHE := $(HOME)/.cache/qa-bot/llama-wheel-$(shell (grep -m1 '^flags' /proc/cpuinfo; echo "$(LLAMA_CMAKE)") | sha1sum | cut -c1-12)
+LLAMA_CACHE := $(HOME)/.cache/qa-bot/llama-wheel-$(shell (grep -m1 -E '^(flags|Features)' /proc/cpuinfo; echo "$(LLAMA_CMAKE)") | sha1sum | cut -c1-12)
 
 # Order matters: torch 2.13.0 first (the local CPU wheel; a later "torch" requirement is then
 # already satisfied instead of pulling a multi-GB CUDA build), then llama-cpp-python built from
