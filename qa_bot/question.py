@@ -158,10 +158,17 @@ def _quantity_tokens(text: str) -> set[str]:
     return _tokens(text) & _QUANTITY_WORDS
 
 
+def _vocabulary(question: str) -> set[str]:
+    """The question's words, lower-cased, each possessive also without its "'s": the names taken
+    from an answer drop theirs, so "Trump's" in both must meet as "trump"."""
+    words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", question)}
+    return words | {w[:-2] for w in words if w.endswith(("'s", "’s"))}
+
+
 def new_names(answer: str, question: str) -> set[str]:
     """Names in the answer the question does not contain. Sentence-initial capitals count here:
     "Subway launched ..." names Subway; only words that are never names are left out."""
-    q_vocab = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", question)}
+    q_vocab = _vocabulary(question)
     found = set()
     for m in re.finditer(r"\b([A-Z][A-Za-z'’.-]*[A-Za-z]|[A-Z])\b", answer):
         word = m.group(1).rstrip(".")
@@ -181,7 +188,7 @@ def name_candidates(sentence: str, question: str) -> set[str]:
     words that are not the question's, not months or weekdays, and not the sentence's first word
     (in running text most first words are ordinary words: "Experts", "Currently"). Stricter than
     ``new_names``, which judges a short answer, where "Subway launched ..." does name Subway."""
-    q_vocab = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", question)}
+    q_vocab = _vocabulary(question)
     found = set()
     for m in re.finditer(r"\b([A-Z][A-Za-z'’.-]*[A-Za-z]|[A-Z]{2,})\b", sentence):
         before = sentence[: m.start()].rstrip()

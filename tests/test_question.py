@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from qa_bot.question import analyse, holds_kind, name_candidates
+from qa_bot.policy import adds_to_question
+from qa_bot.question import analyse, holds_kind, name_candidates, new_names
 
 
 @pytest.mark.parametrize(
@@ -22,6 +23,21 @@ from qa_bot.question import analyse, holds_kind, name_candidates
 )
 def test_name_candidates_are_capitalised_words_the_question_lacks(sentence, found):
     assert name_candidates(sentence, "Which museum did the boy visit?") == found
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("After Trump's tariffs took effect, which country was hit hardest?", "Trump's tariffs took effect [1]."),
+        ("Which item did McDonald’s add to its menu this week?", "McDonald’s added an item to its menu this week [1]."),
+    ],
+)
+def test_a_possessive_name_the_question_has_is_no_new_name(question, answer):
+    """An answer that only restates a question with a possessive name in it names nothing new:
+    it repeats the question and gives no kind asked for (the second look is then taken)."""
+    assert new_names(answer, question) == set()
+    assert not adds_to_question(answer, question) and not analyse(question).gives(answer)
+    assert name_candidates(f"Officials said {answer}", question) == set()
 
 
 @pytest.mark.parametrize(
