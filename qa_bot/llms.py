@@ -240,6 +240,11 @@ class LlamaCppChat(BaseChatModel):
                     model_path=self.model_path,
                     n_ctx=self.n_ctx,
                     n_threads=self.n_threads,
+                    # llama-cpp-python reads prompts with one thread per CPU unless told: with two
+                    # processes on 2 cores (a test worker each, or an eval beside a server) their
+                    # spinning threads then slowed both ~3.6x (tests/test_judges.py's 64 judgements:
+                    # 35 s alone, 127 s each for two at once with n_threads=1)
+                    n_threads_batch=self.n_threads,
                     n_batch=self.n_batch,
                     verbose=False,
                 )

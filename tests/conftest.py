@@ -201,11 +201,12 @@ def llama_server():
     from qa_bot.llms import LOCAL_MODELS, ensure_local_model
 
     gguf = ensure_local_model(LOCAL_MODELS["small"], progress=False)
+    threads = WORKER_ENV.get("QA_BOT_N_THREADS", "2")  # prompt reading too: its default is every CPU
 
     def launch(port: int) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port",
-             str(port), "--n_ctx", "4096", "--n_threads", WORKER_ENV.get("QA_BOT_N_THREADS", "2"), "--model_alias", "qwen-small"],
+             str(port), "--n_ctx", "4096", "--n_threads", threads, "--n_threads_batch", threads, "--model_alias", "qwen-small"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
 

@@ -112,6 +112,17 @@ def test_saved_system_prefix_is_restored_and_changes_no_answer(tmp_path):
     assert replaced != saved
 
 
+def test_one_thread_means_one_thread_for_reading_the_prompt_too():
+    """llama-cpp-python reads prompts with one thread per CPU unless told otherwise; a model set to
+    one thread (a test worker, or a second process sharing the machine) must use one for both,
+    or the spare threads spin against the other process. Real 0.5B model."""
+    from qa_bot.llms import LlamaCppChat
+
+    gguf = str(ensure_local_model(LOCAL_MODELS["small"], progress=False))
+    llama = LlamaCppChat(model_path=gguf, n_ctx=512, n_threads=1).load()
+    assert (llama.context_params.n_threads, llama.context_params.n_threads_batch) == (1, 1)
+
+
 _MAKER = """
 import sys, time
 from pathlib import Path
