@@ -62,12 +62,12 @@ _SLOW_MODULES = {"test_web", "test_api", "test_integration", "test_judges", "tes
 _SLOW_FIXTURES = {"seed_assistant", "llama_server"}
 
 
-# The longest modules first (by their time in an idle one-process run, 2026-12-02), so that on two xdist
-# workers (`--dist loadfile --no-loadscope-reorder`) no long module starts last while the
-# other worker idles. The others follow in their usual order.
-_LONGEST_FIRST = ["test_web", "test_cli", "test_api", "test_evaluation", "test_chroma_server", "test_more_ways_in",
-                  "test_judges", "test_integration", "test_terminal", "test_hostile_ingest", "test_injection",
-                  "test_stress"]
+# The longest modules first (by their summed test times in an idle two-worker run, 2026-12-02), so
+# that on two xdist workers (`--dist loadfile --no-loadscope-reorder`) no long module starts last
+# while the other worker idles. The others follow in their usual order.
+_LONGEST_FIRST = ["test_web", "test_cli", "test_api", "test_judges", "test_integration", "test_evaluation",
+                  "test_chroma_server", "test_more_ways_in", "test_hostile_ingest", "test_terminal", "test_stress",
+                  "test_injection", "test_index", "test_sources", "test_llms"]
 
 
 def _module(item) -> str:

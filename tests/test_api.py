@@ -40,17 +40,7 @@ def test_models_lists_qa_bot(client):
     assert [m.id for m in client.models.list()] == ["qa-bot"]
 
 
-def test_a_plain_call_answers_with_citations(client):
-    r = client.chat.completions.create(model="qa-bot", messages=[{"role": "user", "content": TARIFFS}])
-    text = r.choices[0].message.content
-    assert "March 1" in text and "[1]" in text and r.choices[0].finish_reason == "stop"
-    extra = r.model_extra
-    assert extra["abstained"] is False and extra["abstain_reason"] == ""
-    first = extra["citations"][0]
-    assert first["n"] == 1 and "March 1" in first["quote"] and first["article_id"] == "000_0cd96bd9d1e8fa7f"
-
-
-def test_a_streamed_call_sends_the_checked_answer_and_then_its_sources(client):
+def test_a_plain_and_a_streamed_call_give_the_same_checked_answer_with_its_sources(client):
     stream = client.chat.completions.create(model="qa-bot", stream=True,
                                             messages=[{"role": "user", "content": TARIFFS}])
     chunks = list(stream)
@@ -61,7 +51,11 @@ def test_a_streamed_call_sends_the_checked_answer_and_then_its_sources(client):
     assert last.model_extra["abstained"] is False and "March 1" in last.model_extra["citations"][0]["quote"]
     # the same answer, whole, as a plain call gives it: the stream carries checked text only
     plain = client.chat.completions.create(model="qa-bot", messages=[{"role": "user", "content": TARIFFS}])
-    assert text == plain.choices[0].message.content
+    assert text == plain.choices[0].message.content and plain.choices[0].finish_reason == "stop"
+    extra = plain.model_extra
+    assert extra["abstained"] is False and extra["abstain_reason"] == ""
+    first = extra["citations"][0]
+    assert first["n"] == 1 and "March 1" in first["quote"] and first["article_id"] == "000_0cd96bd9d1e8fa7f"
 
 
 def test_an_answer_is_rated_by_its_completion_id(api, client):
@@ -91,11 +85,11 @@ def test_an_answer_is_rated_by_its_completion_id(api, client):
 
 
 def test_a_follow_up_uses_the_earlier_turns(client):
-    first = client.chat.completions.create(model="qa-bot", messages=[{"role": "user", "content": TARIFFS}])
+    # the earlier turns as a client sends them back (the answer as qa-bot words one, cited)
     r = client.chat.completions.create(model="qa-bot", messages=[
         {"role": "system", "content": "You are helpful."},
         {"role": "user", "content": TARIFFS},
-        {"role": "assistant", "content": first.choices[0].message.content},
+        {"role": "assistant", "content": "The US could raise tariffs on Chinese goods on March 1 [1]."},
         {"role": "user", "content": "On how much in goods?"},
     ])
     assert "200 billion" in r.choices[0].message.content, r.choices[0].message.content

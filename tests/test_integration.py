@@ -81,8 +81,10 @@ def test_question_the_articles_cannot_answer_abstains(seed_assistant):
 
 
 def test_follow_up_question_is_understood_in_context(seed_assistant):
-    first = seed_assistant.ask("Who will travel to China for the next round of talks?")
-    ans = seed_assistant.ask("and when will they visit?", history=[(first.question, first.text)])
+    # the earlier turn as the chat keeps it (a cited answer); only the follow-up is asked here
+    first = ("Who will travel to China for the next round of talks?",
+             "Treasury Secretary Steven Mnuchin and Trade Representative Robert Lighthizer will travel to China [1].")
+    ans = seed_assistant.ask("and when will they visit?", history=[first])
     assert ans.standalone_question and ans.standalone_question != "and when will they visit?"
     assert not ans.abstained and "mid-February" in ans.text and ans.citations
 
