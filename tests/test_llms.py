@@ -112,6 +112,8 @@ def test_saved_system_prefix_is_restored_and_changes_no_answer(tmp_path):
     assert replaced != saved
 
 
+@pytest.mark.integration
+@pytest.mark.slow  # loads the real 0.5B model
 def test_one_thread_means_one_thread_for_reading_the_prompt_too():
     """llama-cpp-python reads prompts with one thread per CPU unless told otherwise; a model set to
     one thread (a test worker, or a second process sharing the machine) must use one for both,
