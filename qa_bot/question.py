@@ -39,6 +39,7 @@ from .text import (
     names,
     numbers,
     strip_citations,
+    words_of,
 )
 from .types import DateRange
 
@@ -158,22 +159,21 @@ def _quantity_tokens(text: str) -> set[str]:
     return _tokens(text) & _QUANTITY_WORDS
 
 
-def _vocabulary(question: str) -> set[str]:
-    """The question's words, lower-cased, each possessive also without its "'s": the names taken
-    from an answer drop theirs, so "Trump's" in both must meet as "trump"."""
-    words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", question)}
-    return words | {w[:-2] for w in words if w.endswith(("'s", "’s"))}
+def _name_word(word: str) -> str:
+    """A capitalised word as ``text.words_of`` keeps a word (lower-cased, one apostrophe, no "'s"),
+    so that it is looked up in a question's vocabulary in the same form: "Trump's" meets "trump"."""
+    w = word.lower().replace("’", "'")
+    return w[:-2] if w.endswith("'s") else w
 
 
 def new_names(answer: str, question: str) -> set[str]:
     """Names in the answer the question does not contain. Sentence-initial capitals count here:
     "Subway launched ..." names Subway; only words that are never names are left out."""
-    q_vocab = _vocabulary(question)
+    q_vocab = words_of([question])
     found = set()
     for m in re.finditer(r"\b([A-Z][A-Za-z'’.-]*[A-Za-z]|[A-Z])\b", answer):
         word = m.group(1).rstrip(".")
-        w = word.lower()
-        w = w[:-2] if w.endswith(("'s", "’s")) else w
+        w = _name_word(word)
         acronym = len(word) >= 2 and word.isupper()  # "US", "NATO": names even where "us" is a stopword
         if (w in STOPWORDS and not acronym) or w in ("i", "a") or w in q_vocab:
             continue
@@ -188,15 +188,14 @@ def name_candidates(sentence: str, question: str) -> set[str]:
     words that are not the question's, not months or weekdays, and not the sentence's first word
     (in running text most first words are ordinary words: "Experts", "Currently"). Stricter than
     ``new_names``, which judges a short answer, where "Subway launched ..." does name Subway."""
-    q_vocab = _vocabulary(question)
+    q_vocab = words_of([question])
     found = set()
     for m in re.finditer(r"\b([A-Z][A-Za-z'’.-]*[A-Za-z]|[A-Z]{2,})\b", sentence):
         before = sentence[: m.start()].rstrip()
         if not before or before[-1] in ".!?:;\"“”'‘’(—–-•*":
             continue
         word = m.group(1).rstrip(".")
-        w = word.lower()
-        w = w[:-2] if w.endswith(("'s", "’s")) else w
+        w = _name_word(word)
         if (w in STOPWORDS and not word.isupper()) or w in q_vocab or w in _MONTHS_DAYS or name_present(w, q_vocab):
             continue
         found.add(w)
