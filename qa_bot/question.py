@@ -78,12 +78,18 @@ _NAME_KINDS = (
 )
 
 
+# Words that end a noun phrase: after a preposition or a relative word between "which/what" and
+# the noun, the noun belongs to another phrase ("remove what installed by state officials" asks
+# for what was installed, not for officials)
+_NOT_MODIFIERS = "by|in|at|on|from|to|for|with|about|into|over|under|after|before|during|as|than|that|who|whom|whose|which|what"
+
+
 def _kind_pattern(nouns: str) -> re.Pattern[str]:
     # "which high-ranking US official": up to three modifiers, but no verb or "of" in between
     # ("what did the mayor say" asks for no mayor, "which of the proposals" for no name)
     return re.compile(
         rf"\b(?:which|what)\b(?:\s+(?!(?:did|does|do|is|are|was|were|has|have|had|will|would|can|could|should|"
-        rf"of|the|a|an)\b)[\w'’.-]+){{0,3}}?\s+(?:{nouns})s?\b",
+        rf"of|the|a|an|{_NOT_MODIFIERS})\b)[\w'’.-]+){{0,3}}?\s+(?:{nouns})s?\b",
         re.IGNORECASE,
     )
 

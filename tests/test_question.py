@@ -76,3 +76,21 @@ def test_analyse_builds_the_question_once_with_its_window():
 )
 def test_a_quoted_term_answers_a_question_for_a_name(answer, gives):
     assert analyse("What is the name of the new colour found by scientists?").gives(answer) is gives
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        # "what" as the object of a verb: the people named after it are not what is asked for
+        ("The court ruled that agents can remove what installed by state officials at the border?", None),
+        ("Which items were seized from the city's officials?", "thing"),
+        # a determiner phrase: modifiers between "which" and its noun are still allowed
+        ("Which high-ranking US official resigned this week?", "person"),
+        ("Which state officials resigned this week?", "person"),
+        ("Which US drug store chain has filed for bankruptcy?", "name"),
+    ],
+)
+def test_the_kind_asked_for_is_read_from_one_noun_phrase(question, kind):
+    """"which/what ... NOUN" names the kind only when no preposition or relative word stands in
+    between: after one, the noun belongs to another phrase of the question."""
+    assert analyse(question).kind == kind
