@@ -82,6 +82,22 @@ def test_a_name_for_who_conflicts_only_when_another_article_names_someone_else_f
     assert find_conflicts(q, [AnswerSentence("Dana Whitfield won the race.", (1,))], [ev[0], ev[2]]) == ()
 
 
+def test_a_which_question_of_no_named_kind_compares_the_names_it_is_answered_with():
+    """"Which vaccine" asks for no kind the question module names (a ``thing``), but an answer
+    that names one can be contradicted by another report naming another; a lower-case answer
+    ("cows") has no value to compare, and a name about something else is no conflict."""
+    q = "Which vaccine will the Lowmoor clinic offer first?"
+    ev = _evidence(("late", "The Lowmoor clinic will offer the Novaxin vaccine first, from Monday.", MARCH_3),
+                   ("early", "The Lowmoor clinic said it would offer the Corvex vaccine first this autumn.", MARCH_1),
+                   ("other", "Corvex also makes the Halden hospital's flu tests.", MARCH_3))
+    answer = [AnswerSentence("The Lowmoor clinic will offer the Novaxin vaccine first.", (1,))]
+    [c] = find_conflicts(q, answer, ev)
+    assert [(s.value, s.n) for s in c.sides] == [("Novaxin", 1), ("Corvex", 2)]
+    assert find_conflicts(q, answer, [ev[0], ev[2]]) == ()
+    lower = [AnswerSentence("The clinic will offer flu shots first.", (1,))]
+    assert find_conflicts(q, lower, ev) == ()
+
+
 def test_questions_of_other_kinds_and_values_from_the_question_never_conflict():
     ev = _evidence(("a", "The council met in 2019 and approved 3 plans.", MARCH_3),
                    ("b", "The council met in 2019 and approved 5 plans.", MARCH_1))
@@ -108,15 +124,15 @@ def test_the_answer_shows_the_note_its_json_lists_the_sides_and_the_eval_scores_
 
 
 def test_the_conflict_set_is_scored_by_qa_bot_eval_and_meets_its_bar(tmp_path):
-    """evals/conflicts.jsonl: 30 cases the team wrote (reports that disagree, that agree in other
-    words, that give unrelated figures); `qa-bot eval` scores the detector on it."""
+    """evals/conflicts.jsonl: 40 cases the team wrote (reports that disagree, that agree in other
+    words, that give unrelated figures or names); `qa-bot eval` scores the detector on it."""
     from tests.conftest import ROOT
     from tests.test_cli import qa
 
     p = qa("eval", str(ROOT / "evals" / "conflicts.jsonl"), "--out", str(tmp_path / "out"),
            "--fail-under", "conflict_precision=0.9", "conflict_recall=0.8", data_dir=tmp_path / "d")
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "conflict cases           30" in p.stdout
+    assert "conflict cases           40" in p.stdout
     metrics = json.loads((tmp_path / "out" / "results.json").read_text())["metrics"]
     assert metrics["conflict_precision"] >= 0.9 and metrics["conflict_recall"] >= 0.8
 
