@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--preset", choices=available_presets(), default=argparse.SUPPRESS,
-        help="named settings: fast (0.5B model, less evidence) or quality (more evidence)",
+        help="named settings: fast (0.5B model, fewer evidence items) or quality (more evidence)",
     )
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
 

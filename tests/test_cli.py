@@ -63,6 +63,23 @@ def test_config_lists_every_setting_with_its_env_var(tmp_path):
     assert any(line.startswith("k ") and "= 7" in line for line in p.stdout.splitlines())
 
 
+def test_a_preset_sets_its_values_and_the_environment_still_wins(tmp_path):
+    """`--preset fast` is the small model with less evidence (qa_bot/presets/fast.json); a
+    QA_BOT_* variable set beside it wins over the preset's value, and "quality" keeps the 1.5B."""
+    def shown(*args: str, env: dict[str, str] | None = None) -> dict[str, str]:
+        p = qa(*args, "config", data_dir=tmp_path, env=env)
+        assert p.returncode == 0, p.stderr
+        return {line.split()[0]: line.split("=", 1)[1].split()[0] for line in p.stdout.splitlines() if " = " in line}
+
+    fast = shown("--preset", "fast")
+    assert (fast["llm"], fast["k"], fast["evidence_chars"], fast["evidence_items"]) == ("small", "4", "620", "3")
+    assert shown("--preset", "fast", env={"QA_BOT_K": "8"})["k"] == "8"
+    quality = shown("--preset", "quality")
+    assert quality["llm"] == "default" and int(quality["evidence_chars"]) > int(shown()["evidence_chars"])
+    p = qa("--preset", "nope", "config", data_dir=tmp_path)
+    assert p.returncode == 2 and "choose from 'fast', 'quality'" in p.stderr
+
+
 def test_bad_setting_is_one_line(tmp_path):
     assert "QA_BOT_K" in one_line_error(qa("config", data_dir=tmp_path, env={"QA_BOT_K": "many"}))
 
