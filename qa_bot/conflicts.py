@@ -148,11 +148,11 @@ def values(text: str, kind: str | None, question: str) -> list[_Value]:
         return _quantities(text, skip)
     if kind == "time":
         return _dates(text, {m.group(0).strip().lower() for m in _DATE.finditer(question)})
-    if kind in ("person", "place", "name", "thing"):
-        # a "which" question of no named kind ("which vaccine", "which dog breed") compares the
-        # names it is answered with; an answer in lower case ("cows") has no value to compare
-        return _names(text, question)
-    return []
+    if kind is None:
+        return []
+    # a person, a place, a name, and a "which" question of no named kind ("which vaccine",
+    # "which dog breed"): the names it is answered with; a lower-case answer ("cows") has none
+    return _names(text, question)
 
 
 def answer_values(question: str, text: str) -> list[str]:
@@ -207,7 +207,7 @@ def _sentences(text: str) -> list[str]:
 def find_conflicts(question: str, kept: Sequence[AnswerSentence], evidence: Sequence[Evidence]) -> tuple[Conflict, ...]:
     """For each answer sentence, the other articles' different values of the kind asked for."""
     kind = analyse(question).kind
-    if kind not in ("quantity", "time", "person", "place", "name", "thing") or not evidence:
+    if kind is None or not evidence:
         return ()
     q_words = frozenset(content_words(question)) - _ASKING
     measured = frozenset(content_words(" ".join(w for w in re.findall(r"[A-Za-z][\w'’-]*", question)[1:]
