@@ -79,8 +79,8 @@ _NAME_KINDS = (
 
 
 # Words that end a noun phrase: after a preposition or a relative word between "which/what" and
-# the noun, the noun belongs to another phrase ("remove what installed by state officials" asks
-# for what was installed, not for officials)
+# the noun, the noun belongs to another phrase ("crews can clear what built by county officials"
+# asks for what was built, not for officials)
 _NOT_MODIFIERS = "by|in|at|on|from|to|for|with|about|into|over|under|after|before|during|as|than|that|who|whom|whose|which|what"
 
 

@@ -82,7 +82,7 @@ def test_a_quoted_term_answers_a_question_for_a_name(answer, gives):
     "question, kind",
     [
         # "what" as the object of a verb: the people named after it are not what is asked for
-        ("The court ruled that agents can remove what installed by state officials at the border?", None),
+        ("The council ruled that crews can clear what built by county officials on the beach?", None),
         ("Which items were seized from the city's officials?", "thing"),
         # a determiner phrase: modifiers between "which" and its noun are still allowed
         ("Which high-ranking US official resigned this week?", "person"),
