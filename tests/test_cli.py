@@ -64,7 +64,7 @@ def test_config_lists_every_setting_with_its_env_var(tmp_path):
 
 
 def test_a_preset_sets_its_values_and_the_environment_still_wins(tmp_path):
-    """`--preset fast` is the small model with less evidence (qa_bot/presets/fast.json); a
+    """`--preset fast` is the small model with fewer evidence items (qa_bot/presets/fast.json); a
     QA_BOT_* variable set beside it wins over the preset's value, and "quality" keeps the 1.5B."""
     def shown(*args: str, env: dict[str, str] | None = None) -> dict[str, str]:
         p = qa(*args, "config", data_dir=tmp_path, env=env)
