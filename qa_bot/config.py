@@ -102,8 +102,10 @@ class Settings(BaseSettings):
     k: int = Field(5, ge=1, le=20, description="Passages retrieved; the LLM is shown the best sentences of them")
     fetch_k: int = Field(30, ge=1, le=1000, description="Candidates fetched from each of dense and BM25 before fusion")
     news_days: int = Field(
-        90, ge=0, le=3650, description="Questions without a time word ('this week') still rank articles from "
-        "this many days before the question's date first, as news readers ask about recent news (0: off)"
+        90, ge=0, le=3650, description="Questions that name no date rank articles from this many days before "
+        "the question's date first, as news readers ask about recent news; when the index has followed those days "
+        "(an article in each third of them) and none of the passages found is from them, the question is declined "
+        "as not in the recent news (0: off)"
     )
     min_relevance: float = Field(
         0.40,

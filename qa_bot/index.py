@@ -27,7 +27,7 @@ from .chunking import embed_text, header_for
 from .config import Settings
 from .embedder import Embedder, shared_embedder
 from .errors import ConfigError, IndexMissingError, IndexUnavailableError
-from .types import Article, Chunk, IngestReport, date_int
+from .types import Article, Chunk, DateRange, IngestReport, date_int
 
 
 def usable_data_dir(path: Path) -> None:
@@ -218,6 +218,11 @@ class ArticleIndex:
 
     def count(self) -> int:
         return self.collection.count()
+
+    def holds_dates(self, dates: DateRange) -> bool:
+        """Does any indexed article fall in ``dates``? (One row asked for: cheap at any size.)"""
+        got = self.collection.get(where=dates.where(), limit=1, include=[])
+        return bool(got["ids"])
 
     COUNT_TTL_S = 10.0  # how stale another machine's writes may look to a search (see generation)
 

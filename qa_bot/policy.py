@@ -3,7 +3,8 @@
 The pipeline asks this module at four points (assistant.py):
 
 1. before drafting: is any passage close enough to the question to be worth an LLM call?
-   (``worth_asking`` -> ``no_relevant_passage``)
+   (``worth_asking`` -> ``no_relevant_passage``); for a question that names no date, does any
+   passage come from the news it asks about? (``misses_the_news`` -> ``not_recent_news``)
 2. after drafting: did the model itself say the passages don't answer? (``model_declined``
    -> ``model_not_found``)
 3. after checking: do the supported sentences answer the question? (``verdict``): nothing
@@ -58,6 +59,21 @@ def worth_asking(question: str, passages: Sequence[Passage], settings: Settings)
         return True
     words_cov, names_cov = question_coverage(question, passages)
     return words_cov >= settings.min_question_coverage or names_cov == 1.0
+
+
+def misses_the_news(passages: Sequence[Passage], news: DateRange | None) -> bool:
+    """Were all the passages found for a news question published before the news it asks about?
+
+    ``news`` is ``question.news_window``: the weeks before the day a question that names no date
+    is asked. A question about a story of those weeks shares its words with older stories of the
+    same kind (another year's recall, an earlier storm), and an answer drawn from them is a true
+    fact about another story, which no support check can catch. The caller asks this only of a
+    collection that has followed the news through ``news`` (a folder of 2019 articles asked about
+    today is answered from 2019). An undated passage may be recent news, so it never counts as older.
+    """
+    if news is None or not passages:
+        return False
+    return all(p.article.published is not None and not news.contains(p.article.published) for p in passages)
 
 
 # ---- 2. did the model decline? ----------------------------------------------------------------

@@ -325,3 +325,20 @@ def analyse(text: str, today: dt.date | None = None) -> Question:
         window=recency_window(text, today),
         names_own_date=names_own_date(text),
     )
+
+
+def news_window(question: Question, today: dt.date | None, days: int) -> DateRange | None:
+    """The news a question that names no date of its own is about: the ``days`` before ``today``,
+    or longer when its own words ask for longer ("this year"). None for a question that names its
+    own date ("in 2019", "on March 3"), with no reference date, or with ``days`` 0.
+
+    People ask a news assistant about the news of the day they ask ("Which company is recalling
+    its cars?"), so retrieval ranks these dates first, and an answer found only in older articles
+    of a collection that does cover these dates answers another story (``policy.misses_the_news``).
+    """
+    if today is None or days <= 0 or question.names_own_date:
+        return None
+    start = today - dt.timedelta(days=days)
+    if question.window is not None and question.window.start is not None:
+        start = min(start, question.window.start)
+    return DateRange(start, today + dt.timedelta(days=1))

@@ -22,7 +22,7 @@ from .config import Settings
 from .errors import InputError
 from .guard import injection_signal
 from .index import ArticleIndex, Embedder, article_from_meta
-from .question import analyse
+from .question import analyse, news_window
 from .text import plain
 from .types import Article, Chunk, DateRange, Passage
 
@@ -181,11 +181,9 @@ class Retriever:
         # Recency is a third ranking, fused like the others: candidates inside the question's
         # window, newest first. A strong older match still beats a weak recent one.
         asked = analyse(question, today)
-        window = asked.window
-        if window is None and today is not None and self.settings.news_days and not asked.names_own_date:
-            # no "this week" in the question, but a news question is still about the news before
-            # the day it is asked: the same ranking over a wider window
-            window = DateRange(today - dt.timedelta(days=self.settings.news_days), today + dt.timedelta(days=1))
+        # no "this week" in the question, but a news question is still about the news before the
+        # day it is asked: the same ranking over a wider window
+        window = asked.window or news_window(asked, today, self.settings.news_days)
         if window is not None:
             # the window's own best matches join the candidates, so a recent article that the
             # whole-index rankings pushed below fetch_k can still be found

@@ -50,6 +50,14 @@ class DateRange:
             return False
         return (not self.start or d >= date_int(self.start)) and (not self.end or d <= date_int(self.end))
 
+    def thirds(self) -> tuple[DateRange, DateRange, DateRange]:
+        """The range (both ends set) cut into three consecutive parts of about equal length."""
+        assert self.start and self.end
+        step = (self.end - self.start) / 3
+        cut1, cut2 = self.start + step, self.start + 2 * step
+        one = dt.timedelta(days=1)
+        return DateRange(self.start, cut1 - one), DateRange(cut1, cut2 - one), DateRange(cut2, self.end)
+
     def contains(self, d: dt.date | None) -> bool:
         """Does an article published on ``d`` fall in the range? (An undated one falls outside a bounded range.)"""
         if d is None:
@@ -232,6 +240,9 @@ class Conflict:
 
 ABSTAIN_REASONS = {
     "no_relevant_passage": "no indexed passage is close enough to the question to ask the model",
+    "not_recent_news": "the question names no date, so it asks about recent news: the collection has articles "
+    "from the weeks before it was asked, and none of them bears on it (the other articles found are listed; "
+    "name a year or month in the question to ask about older news)",
     "model_not_found": "the model found no answer in the passages",
     "unsupported": "no sentence of the model's answer is supported by the passages",
     "not_an_answer": "the supported sentences do not give the kind of thing the question asks for "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from qa_bot.errors import InputError
 from qa_bot.fidelity import SupportScorer
 from qa_bot.generate import parse_draft, stream_without_marker
 from qa_bot.question import asked_kind, gives_kind
+from qa_bot.types import DateRange
 from tests.conftest import TEST_CORPUS, scripted
 
 
@@ -317,3 +319,57 @@ def test_a_sentence_the_weeks_news_supports_moves_its_citation_there(weekly):
     llm = script(weekly, f"Moonrise topped the weekend box office {_cite(weekly, q, today, 'old')}.")
     ans = weekly.ask(q, today=today)
     assert not ans.abstained and {c.passage.article.id for c in ans.citations} == {"new"} and len(llm.prompts) == 1
+
+
+RECALL = ("recall", "2022-03-10", "Carmaker Recalls Sedans Over Brake Fault", "Norvale Motors recalled 40,000 "
+          "sedans over a brake fault, the company said on Thursday.")
+# a local news feed through the spring of 2024, none of it about cars
+FEED = [
+    ("festival", "2024-06-10", "Harbour Festival Draws Crowds", "The harbour festival drew 12,000 visitors over the "
+     "weekend, organisers said."),
+    ("library", "2024-05-02", "Library Extends Opening Hours", "The town library will open until 9 p.m. on weekdays."),
+    ("marathon", "2024-04-07", "Marathon Route Changes", "The spring marathon will start at the harbour this year."),
+]
+
+
+def news_folder(tmp_path, articles) -> Path:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for aid, date, title, text in articles:
+        (folder / f"{aid}.md").write_text(f"---\ntitle: {title}\ndate: {date}\n---\n{text}\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def recall(make_settings, embedder, tmp_path) -> Assistant:
+    """A news feed that covers spring 2024, and an older story the question fits (k=1: one passage)."""
+    a = Assistant(make_settings(k=1), llm=scripted("NOT_IN_ARTICLES"), progress=False, embedder=embedder)
+    a.ingest(news_folder(tmp_path, [RECALL, *FEED]))
+    return a
+
+
+def test_an_older_story_is_no_answer_to_a_question_about_the_news(recall):
+    q, today = "Which carmaker recalled sedans over a brake fault?", dt.date(2024, 6, 14)
+    llm = script(recall, "Norvale Motors recalled the sedans [1].")
+    ans = recall.ask(q, today=today)
+    assert ans.abstained and ans.abstain_reason == "not_recent_news" and llm.prompts == []  # declined unasked
+    assert [p.article.id for p in ans.passages] == ["recall"]  # the older story is still shown to the reader
+
+
+@pytest.mark.parametrize("question, today, since", [
+    ("Which carmaker recalled sedans over a brake fault in 2022?", dt.date(2024, 6, 14), None),  # its own date
+    ("Which carmaker recalled sedans over a brake fault?", dt.date(2026, 11, 29), None),  # nothing from then
+    ("Which carmaker recalled sedans over a brake fault?", dt.date(2024, 6, 14), dt.date(2022, 1, 1)),  # dates chosen
+])
+def test_an_older_story_answers_a_question_that_is_not_about_the_news(recall, question, today, since):
+    script(recall, "Norvale Motors recalled 40,000 sedans over a brake fault [1].")
+    ans = recall.ask(question, today=today, dates=DateRange(since, None) if since else None)
+    assert not ans.abstained and "Norvale Motors" in ans.text
+
+
+def test_one_fresh_page_does_not_make_a_collection_a_news_feed(make_settings, embedder, tmp_path):
+    a = Assistant(make_settings(k=1), llm=scripted("Norvale Motors recalled 40,000 sedans over a brake fault [1]."),
+                  progress=False, embedder=embedder)
+    a.ingest(news_folder(tmp_path, [RECALL, FEED[0]]))  # an archive, and one page from this week
+    ans = a.ask("Which carmaker recalled sedans over a brake fault?", today=dt.date(2024, 6, 14))
+    assert not ans.abstained and "Norvale Motors" in ans.text

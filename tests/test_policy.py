@@ -14,13 +14,14 @@ import pytest
 from qa_bot.policy import (
     adds_to_question,
     is_older_news,
+    misses_the_news,
     model_declined,
     older_news_items,
     retry_note,
     verdict,
 )
 from qa_bot.question import asked_kind, gives_kind, recency_window
-from qa_bot.types import AnswerSentence, Article, Chunk, Evidence, Passage, Support
+from qa_bot.types import AnswerSentence, Article, Chunk, DateRange, Evidence, Passage, Support
 
 PREMISE_Q = "After the council approved the budget on Monday, which firm won the stadium contract?"
 
@@ -181,6 +182,20 @@ def test_stale_items_need_an_article_from_the_week_asked_about():
     # nothing retrieved is from that week: "this week" means the collection's own time
     assert older_news_items(evidence[:1], [old], window) == frozenset()
     assert older_news_items(evidence, [old, new], None) == frozenset()
+
+
+def test_a_news_question_is_missed_only_when_every_passage_is_older_than_its_news():
+    news = DateRange(dt.date(2024, 3, 16), dt.date(2024, 6, 15))
+    old, new, undated = _passage(dt.date(2022, 3, 10), "old"), _passage(dt.date(2024, 6, 12), "new"), _passage(None)
+    assert misses_the_news([old], news)
+    assert not misses_the_news([old, new], news)  # one passage from those weeks: the model may read it
+    assert not misses_the_news([old, undated], news)  # an undated passage may be this week's news
+    assert not misses_the_news([old], None)  # the question names its own date
+    assert not misses_the_news([], news)  # nothing found: the other rule's case (no_relevant_passage)
+    # "followed the news through those days" is asked of each third of them, which leave no day out
+    parts = news.thirds()
+    assert parts[0].start == news.start and parts[-1].end == news.end
+    assert all(a.end + dt.timedelta(days=1) == b.start for a, b in zip(parts[:-1], parts[1:], strict=True))
 
 
 def test_verdict_says_when_only_older_news_supported_the_answer():

@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 
 from qa_bot.policy import adds_to_question
-from qa_bot.question import analyse, holds_kind, name_candidates, new_names
+from qa_bot.question import analyse, holds_kind, name_candidates, new_names, news_window
+from qa_bot.types import DateRange
 
 
 @pytest.mark.parametrize(
@@ -94,3 +95,15 @@ def test_the_kind_asked_for_is_read_from_one_noun_phrase(question, kind):
     """"which/what ... NOUN" names the kind only when no preposition or relative word stands in
     between: after one, the noun belongs to another phrase of the question."""
     assert analyse(question).kind == kind
+
+
+def test_a_question_that_names_no_date_is_about_the_news_before_it_is_asked():
+    today = dt.date(2024, 6, 14)
+    news = news_window(analyse("Which carmaker recalled its sedans?", today), today, 90)
+    assert news == DateRange(dt.date(2024, 3, 16), dt.date(2024, 6, 15))
+    # its own words may ask for longer; a date of its own, or no reference date, means no such news
+    this_year = news_window(analyse("Which carmaker recalled the most cars this year?", today), today, 90)
+    assert this_year is not None and this_year.start == dt.date(2023, 6, 14)
+    assert news_window(analyse("Which carmaker recalled its sedans in 2022?", today), today, 90) is None
+    assert news_window(analyse("Which carmaker recalled its sedans?"), None, 90) is None
+    assert news_window(analyse("Which carmaker recalled its sedans?", today), today, 0) is None
