@@ -60,15 +60,15 @@ def test_an_answer_must_add_to_the_question(question, answer, adds):
 @pytest.mark.parametrize(
     "question, kind",
     [
-        ("Which Ivy League school announced it will eliminate student loans?", "name"),
-        ("Which food chain launched a redesigned menu?", "name"),
-        ("Which high-ranking US official tested positive this week?", "person"),
+        ("Which Midwest school announced it will cancel its spring exams?", "name"),
+        ("Which coffee chain opened a drive-through store?", "name"),
+        ("Which senior harbour official fell ill this week?", "person"),
         ("Who will travel to Beijing?", "person"),
         ("What country hosted the summit?", "place"),
         ("A ferry ran aground this week. Where did it happen?", "place"),
         ("Where will the summit be held?", "place"),
         ("The mayor praised the firm where her son works. Why?", None),  # "where" mid-sentence asks nothing
-        ("What is the name of the glacier that collapsed?", "name"),
+        ("What is the name of the bridge that collapsed?", "name"),
         ("Which flavor is the new dip?", "thing"),  # a "which" whose answers may be lower case
         ("The chain will close stores in which two states?", "place"),
         ("When will the vote happen?", "time"),

@@ -69,14 +69,14 @@ def test_analyse_builds_the_question_once_with_its_window():
 @pytest.mark.parametrize(
     "answer, gives",
     [
-        ('The new colour is called "olo" [1].', True),  # a quoted name need not be capitalised
-        ("The new colour is called ‘olo’ [1].", True),
-        ('The new "colour" was found by scientists [1].', False),  # quoting the question's own word names nothing
-        ("The scientists' new colour is bright [1].", False),  # an apostrophe is no quotation
+        ('The new variety is called "sola" [1].', True),  # a quoted name need not be capitalised
+        ("The new variety is called ‘sola’ [1].", True),
+        ('The new "variety" was bred by growers [1].', False),  # quoting the question's own word names nothing
+        ("The growers' new variety is sweet [1].", False),  # an apostrophe is no quotation
     ],
 )
 def test_a_quoted_term_answers_a_question_for_a_name(answer, gives):
-    assert analyse("What is the name of the new colour found by scientists?").gives(answer) is gives
+    assert analyse("What is the name of the new apple variety bred by growers?").gives(answer) is gives
 
 
 @pytest.mark.parametrize(
@@ -86,9 +86,9 @@ def test_a_quoted_term_answers_a_question_for_a_name(answer, gives):
         ("The council ruled that crews can clear what built by county officials on the beach?", None),
         ("Which items were seized from the city's officials?", "thing"),
         # a determiner phrase: modifiers between "which" and its noun are still allowed
-        ("Which high-ranking US official resigned this week?", "person"),
+        ("Which long-serving county official resigned this week?", "person"),
         ("Which state officials resigned this week?", "person"),
-        ("Which US drug store chain has filed for bankruptcy?", "name"),
+        ("Which regional grocery store chain closed its doors?", "name"),
     ],
 )
 def test_the_kind_asked_for_is_read_from_one_noun_phrase(question, kind):
