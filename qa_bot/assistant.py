@@ -438,22 +438,21 @@ class Assistant:
                 )
             )
 
+        asked = analyse(standalone, today)
         with trace.span("qa.worth_asking", root) as step:
             worth = bool(evidence) and policy.worth_asking(standalone, passages, self.settings)
             # a question that names no date is about the news before it is asked; the user's own
             # dates (--since/--until, the web UI's range) say which news is meant
             chosen = dates is not None and (dates.start or dates.end)
-            news = None if chosen else news_window(analyse(standalone, today), today, self.settings.news_days)
-            # ... and it is missed only in a collection that has followed the news through those
-            # days (an article in each third of them: one page added today is not a news feed)
-            stale = worth and policy.misses_the_news(passages, news) and all(map(self.index.holds_dates, news.thirds()))
+            news = None if chosen else news_window(asked, today, self.settings.news_days)
+            stale = worth and policy.misses_the_news(passages, news, self.index.holds_dates)
             step.set(worth=worth, not_recent_news=stale)
         if not worth or stale:
             timings["generate_s"] = 0.0
             yield finish([], [], "", "not_recent_news" if stale else "no_relevant_passage")
             return
 
-        window = analyse(standalone, today).window
+        window = asked.window
         kept: list[AnswerSentence] = []
         dropped: list[AnswerSentence] = []
         note = ""

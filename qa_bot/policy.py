@@ -21,7 +21,7 @@ Reasons and their wording live in ``types.ABSTAIN_REASONS``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import prompts
 from .config import Settings
@@ -61,19 +61,24 @@ def worth_asking(question: str, passages: Sequence[Passage], settings: Settings)
     return words_cov >= settings.min_question_coverage or names_cov == 1.0
 
 
-def misses_the_news(passages: Sequence[Passage], news: DateRange | None) -> bool:
-    """Were all the passages found for a news question published before the news it asks about?
+def misses_the_news(
+    passages: Sequence[Passage], news: DateRange | None, holds_dates: Callable[[DateRange], bool]
+) -> bool:
+    """Were all the passages found for a news question published before the news it asks about,
+    in a collection that has followed that news?
 
     ``news`` is ``question.news_window``: the weeks before the day a question that names no date
     is asked. A question about a story of those weeks shares its words with older stories of the
     same kind (another year's recall, an earlier storm), and an answer drawn from them is a true
-    fact about another story, which no support check can catch. The caller asks this only of a
-    collection that has followed the news through ``news`` (a folder of 2019 articles asked about
-    today is answered from 2019). An undated passage may be recent news, so it never counts as older.
+    fact about another story, which no support check can catch. An undated passage may be recent
+    news, so it never counts as older. ``holds_dates`` (``index.holds_dates``) tells whether the
+    collection has an article in a range: it must have one in each third of ``news``, so a folder
+    of 2019 articles asked about today, or with one page added this morning, is answered from 2019.
     """
     if news is None or not passages:
         return False
-    return all(p.article.published is not None and not news.contains(p.article.published) for p in passages)
+    older = all(p.article.published is not None and not news.contains(p.article.published) for p in passages)
+    return older and all(map(holds_dates, news.thirds()))
 
 
 # ---- 2. did the model decline? ----------------------------------------------------------------

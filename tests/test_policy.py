@@ -187,11 +187,20 @@ def test_stale_items_need_an_article_from_the_week_asked_about():
 def test_a_news_question_is_missed_only_when_every_passage_is_older_than_its_news():
     news = DateRange(dt.date(2024, 3, 16), dt.date(2024, 6, 15))
     old, new, undated = _passage(dt.date(2022, 3, 10), "old"), _passage(dt.date(2024, 6, 12), "new"), _passage(None)
-    assert misses_the_news([old], news)
-    assert not misses_the_news([old, new], news)  # one passage from those weeks: the model may read it
-    assert not misses_the_news([old, undated], news)  # an undated passage may be this week's news
-    assert not misses_the_news([old], None)  # the question names its own date
-    assert not misses_the_news([], news)  # nothing found: the other rule's case (no_relevant_passage)
+
+    def feed(*days: dt.date):
+        """``index.holds_dates`` of a collection with articles on ``days``."""
+        return lambda r: any(r.contains(d) for d in days)
+
+    spring = feed(dt.date(2024, 4, 1), dt.date(2024, 5, 5), dt.date(2024, 6, 10))
+    assert misses_the_news([old], news, spring)
+    assert not misses_the_news([old, new], news, spring)  # one passage from those weeks: the model may read it
+    assert not misses_the_news([old, undated], news, spring)  # an undated passage may be this week's news
+    assert not misses_the_news([old], None, spring)  # the question names its own date
+    assert not misses_the_news([], news, spring)  # nothing found: the other rule's case (no_relevant_passage)
+    # a collection that has not followed those weeks: nothing from them, or one page from this week
+    assert not misses_the_news([old], news, feed())
+    assert not misses_the_news([old], news, feed(dt.date(2024, 6, 10)))
     # "followed the news through those days" is asked of each third of them, which leave no day out
     parts = news.thirds()
     assert parts[0].start == news.start and parts[-1].end == news.end
