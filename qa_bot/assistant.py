@@ -446,6 +446,13 @@ class Assistant:
             chosen = dates is not None and (dates.start or dates.end)
             news = None if chosen else news_window(asked, today, self.settings.news_days)
             stale = worth and policy.misses_the_news(passages, news, self.index.holds_dates)
+            if stale:  # every passage was older news: look within the news weeks themselves
+                recent, aside = self.readable(standalone, k, news, today)
+                if policy.tells_the_story(standalone, recent, self.settings):
+                    passages, set_aside, stale = recent, aside, False
+                    evidence = self.evidence(standalone, passages, today)
+                    worth = bool(evidence)
+                step.set(news_weeks_passages=len(recent), news_weeks_story=not stale)
             step.set(worth=worth, not_recent_news=stale)
         if not worth or stale:
             timings["generate_s"] = 0.0

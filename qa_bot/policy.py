@@ -4,7 +4,8 @@ The pipeline asks this module at four points (assistant.py):
 
 1. before drafting: is any passage close enough to the question to be worth an LLM call?
    (``worth_asking`` -> ``no_relevant_passage``); for a question that names no date, does any
-   passage come from the news it asks about? (``misses_the_news`` -> ``not_recent_news``)
+   passage come from the news it asks about? (``misses_the_news`` -> ``not_recent_news``, unless
+   an article of those weeks repeats most of the question: ``tells_the_story``, read instead)
 2. after drafting: did the model itself say the passages don't answer? (``model_declined``
    -> ``model_not_found``)
 3. after checking: do the supported sentences answer the question? (``verdict``): nothing
@@ -79,6 +80,19 @@ def misses_the_news(
         return False
     older = all(p.article.published is not None and not news.contains(p.article.published) for p in passages)
     return older and all(map(holds_dates, news.thirds()))
+
+
+def tells_the_story(question: str, passages: Sequence[Passage], settings: Settings) -> bool:
+    """Does one of ``passages`` (a news question's own weeks, after ``misses_the_news``) hold at
+    least ``min_question_coverage`` of the question's content words?
+
+    The look within the news weeks: when every passage found was older news, the question is
+    asked again over the articles of those weeks. Closeness of meaning says little there: the
+    collection's closest matches were already another story, and any article of the same weeks
+    on the same subject is close too. An article that repeats most of the question's own words
+    is the story asked about.
+    """
+    return bool(passages) and question_coverage(question, passages)[0] >= settings.min_question_coverage
 
 
 # ---- 2. did the model decline? ----------------------------------------------------------------

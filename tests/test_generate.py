@@ -367,6 +367,30 @@ def test_an_older_story_answers_a_question_that_is_not_about_the_news(recall, qu
     assert not ans.abstained and "Norvale Motors" in ans.text
 
 
+# a story of those weeks that retrieval ranks below the older one: one line of a long council report
+COUNCIL = ("council", "2024-05-21", "Council Approves Harbour Budget",
+           "The town council approved next year's harbour budget on Monday after a three-hour meeting. Members "
+           "agreed to repair the north pier and to hire two more lifeguards for the summer. The mayor said ferry "
+           "fares would stay the same until at least next spring. Residents asked about parking near the marina, "
+           "which the council will discuss in July. In other business, members heard that Kestrel Autos recalled "
+           "9,000 sedans over a brake fault, and the town's own fleet of Kestrel sedans will be inspected this "
+           "month. The meeting closed with a vote to rename the old boathouse after a former harbour master.")
+
+
+def test_a_story_of_the_news_weeks_answers_when_an_older_one_matched_first(make_settings, embedder, tmp_path):
+    a = Assistant(make_settings(k=1), llm=scripted("NOT_IN_ARTICLES"), progress=False, embedder=embedder)
+    a.ingest(news_folder(tmp_path, [RECALL, *FEED, COUNCIL]))
+    q, today = "Which carmaker recalled sedans over a brake fault?", dt.date(2024, 6, 14)
+    assert [p.article.id for p in a.search(q, today=today)] == ["recall"]  # the older story matches best
+    llm = script(a, "Kestrel Autos recalled 9,000 sedans over a brake fault [1].")
+    ans = a.ask(q, today=today)
+    # looked again within the weeks the question is about: the report that repeats its words answers it
+    assert not ans.abstained and "Kestrel Autos" in ans.text and len(llm.prompts) == 1
+    assert [p.article.id for p in ans.passages] == ["council"] and {c.passage.article.id for c in ans.citations} == {
+        "council"}
+    assert "Norvale" not in llm.prompts[0]  # the older story is not what the model read
+
+
 def test_one_fresh_page_does_not_make_a_collection_a_news_feed(make_settings, embedder, tmp_path):
     a = Assistant(make_settings(k=1), llm=scripted("Norvale Motors recalled 40,000 sedans over a brake fault [1]."),
                   progress=False, embedder=embedder)

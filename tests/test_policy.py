@@ -18,6 +18,7 @@ from qa_bot.policy import (
     model_declined,
     older_news_items,
     retry_note,
+    tells_the_story,
     verdict,
 )
 from qa_bot.question import asked_kind, gives_kind, recency_window
@@ -205,6 +206,24 @@ def test_a_news_question_is_missed_only_when_every_passage_is_older_than_its_new
     parts = news.thirds()
     assert parts[0].start == news.start and parts[-1].end == news.end
     assert all(a.end + dt.timedelta(days=1) == b.start for a, b in zip(parts[:-1], parts[1:], strict=True))
+
+
+def test_a_passage_of_the_news_weeks_tells_the_story_when_it_repeats_most_of_the_question():
+    from qa_bot.config import load_settings
+
+    settings = load_settings()  # min_question_coverage 0.5
+    q = "Which carmaker recalled sedans over a brake fault?"
+
+    def said(text: str) -> Passage:
+        article = Article(id="a", title="Town news", text=text, published=dt.date(2024, 5, 21))
+        return Passage(Chunk(id="a-0", article_id="a", text=text, start=0, end=len(text), position=0), article, 0.3, 1)
+
+    story = said("In other business, members heard that Kestrel Autos recalled 9,000 sedans over a brake fault.")
+    assert tells_the_story(q, [story], settings)
+    # the same subject, close in meaning, but not the story asked about
+    assert not tells_the_story(q, [said("Car dealers in the county reported slow sales of new sedans this spring.")],
+                               settings)
+    assert not tells_the_story(q, [], settings)
 
 
 def test_verdict_says_when_only_older_news_supported_the_answer():
