@@ -6,9 +6,10 @@ judged from two signals that work offline:
 * lexical: the share of the sentence's content words (stemmed, stopwords dropped, negations
   kept) that the passages contain, and hard rules: every number and proper name in the
   sentence appears in them ("March 2" is not supported by "March 1"; "Lightman" is not
-  "Lighthizer", but "Chinese" is "China"), a negated sentence needs a negation in the
-  passages ("did not raise tariffs" is not "raised tariffs"), and every quotation appears
-  verbatim;
+  "Lighthizer", but "Chinese" is "China"; a number of the question's premise that the article
+  states elsewhere counts, unless the passages give another number in its place), a negated
+  sentence needs a negation in the passages ("did not raise tariffs" is not "raised
+  tariffs"), and every quotation appears verbatim;
 * semantic: the best cosine similarity between the sentence and any one- or two-sentence
   window of the passages, from the same MiniLM embedder the index uses.
 
@@ -23,7 +24,17 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .chunking import split_sentences
-from .text import STOPWORDS, content_words, name_present, names, numbers, plain, strip_citations, words_of
+from .text import (
+    STOPWORDS,
+    content_words,
+    name_present,
+    names,
+    number_slots,
+    numbers,
+    plain,
+    strip_citations,
+    words_of,
+)
 from .types import Support
 
 EmbedFn = Callable[[list[str]], np.ndarray]
@@ -93,8 +104,13 @@ class SupportScorer:
             words -= vouched | _FILLER
         have = set().union(*(content_words(p) for p in passages)) if passages else set()
         lex = len(words & have) / len(words) if words else (1.0 if vouched else 0.0)
-        nums = numbers(sentence) - vouched
         have_nums = set().union(*(numbers(p) for p in passages)) if passages else set()
+        # a premise number the article states elsewhere is vouched for, but not where the passages
+        # give another number for the same thing: "the 149th annual show" against "the 148th annual"
+        theirs = set().union(*(number_slots(p) for p in passages)) if passages else set()
+        displaced = {n for n, word in number_slots(sentence) if n in vouched and n not in have_nums
+                     and any(w == word and m != n for m, w in theirs)}
+        nums = (numbers(sentence) - vouched) | displaced
         vocabulary = words_of(passages)
         missing_names = {n for n in names(sentence) - vouched if not name_present(n, vocabulary, have)}
         missing = (nums - have_nums) | missing_names

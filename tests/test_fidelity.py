@@ -89,6 +89,20 @@ def test_the_articles_own_words_vouch_for_the_questions_premise_but_not_for_new_
                        [cited], vouched).supported
 
 
+def test_a_premise_number_is_not_vouched_for_where_the_cited_passage_gives_another_in_its_place():
+    question = "Which breed won Best in Show at the 149th annual Marlow Dog Show?"
+    elsewhere = ["Marlow Dog Show 2025: schedule and breeds", "The 149th annual Marlow Dog Show opens on Monday."]
+    last_year = "A border terrier won Best in Show at the 148th annual Marlow Dog Show last May."
+    answer = "A border terrier won Best in Show at the 149th annual Marlow Dog Show."
+    vouched = premise_terms(question, [last_year, *elsewhere])
+    assert "149" in vouched  # the article does state the question's number
+    # ... but the cited sentence gives another number for the same show: last year's winner
+    assert not S.score(answer, [last_year], vouched).supported
+    # where the cited sentence gives no other number, the premise's number is vouched for as before
+    this_year = "A border terrier won Best in Show at this year's Marlow Dog Show."
+    assert S.score(answer, [this_year], premise_terms(question, [this_year, *elsewhere])).supported
+
+
 def test_which_citations_are_useful_is_one_rule_for_the_answer_the_checker_and_the_judge():
     from qa_bot.fidelity import needed_citations, useful_citations
 
