@@ -69,11 +69,12 @@ _PLACE_KINDS = (
     "capital|airport|museum|stadium|river|lake|mountain|volcano|park|venue|beach|port"
 )
 # Other kinds that have capitalised names. Kinds whose answers are often lower case (a virus,
-# a product, a sport) are left out: "which" makes those ``thing`` questions.
+# a product, a sport; a "group", which is an age group or a group of employees as often as an
+# organisation) are left out: "which" makes those ``thing`` questions.
 _NAME_KINDS = (
     "company|companies|firm|business|brand|chain|retailer|restaurant|airline|bank|automaker|carmaker|maker|"
     "manufacturer|network|broadcaster|platform|app|website|site|service|team|club|league|organization|"
-    "organisation|group|agency|party|union|university|college|school|newspaper|magazine|outlet|publication|"
+    "organisation|agency|party|union|university|college|school|newspaper|magazine|outlet|publication|"
     "film|movie|show|series|album|song|book|game|band|storm|hurricane|ship|spacecraft|telescope"
 )
 

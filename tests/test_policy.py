@@ -71,6 +71,10 @@ def test_an_answer_must_add_to_the_question(question, answer, adds):
         ("The mayor praised the firm where her son works. Why?", None),  # "where" mid-sentence asks nothing
         ("What is the name of the bridge that collapsed?", "name"),
         ("Which flavor is the new dip?", "thing"),  # a "which" whose answers may be lower case
+        # a group is an age group or a group of workers as often as an organisation: no name needed
+        ("Free flu shots began for which age group this week?", "thing"),
+        ("The port strike ended after a deal with which group of workers?", "thing"),
+        ("Which union signed the port deal?", "name"),
         ("The chain will close stores in which two states?", "place"),
         ("When will the vote happen?", "time"),
         ("How many homes were destroyed?", "quantity"),
@@ -101,6 +105,8 @@ def test_what_kind_of_answer_a_question_asks_for(question, kind):
         ("Which chain will close stores?", "The chain will close 60 stores [1].", False),
         ("Which flavor is the new dip?", "The new dip is adobo ranch [1].", True),
         ("Which flavor is the new dip?", "The new dip is new [1].", False),
+        ("Free flu shots began for which age group this week?", "Free flu shots began for adults over 65 [1].", True),
+        ("Free flu shots began for which age group this week?", "Free flu shots began this week [1].", False),
         # times: modal "may", vague "soon"/"later", and "fall" the verb are no times
         ("When will the vote happen?", "The vote may happen [1].", False),
         ("When will the vote happen?", "The vote will happen soon [1].", False),
@@ -208,10 +214,8 @@ def test_a_news_question_is_missed_only_when_every_passage_is_older_than_its_new
     assert all(a.end + dt.timedelta(days=1) == b.start for a, b in zip(parts[:-1], parts[1:], strict=True))
 
 
-def test_a_passage_of_the_news_weeks_tells_the_story_when_it_repeats_most_of_the_question():
-    from qa_bot.config import load_settings
-
-    settings = load_settings()  # min_question_coverage 0.5
+def test_a_passage_of_the_news_weeks_tells_the_story_when_it_repeats_most_of_the_question(make_settings):
+    settings = make_settings()  # min_question_coverage 0.5
     q = "Which carmaker recalled sedans over a brake fault?"
 
     def said(text: str) -> Passage:
