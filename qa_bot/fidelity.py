@@ -106,7 +106,7 @@ class SupportScorer:
         lex = len(words & have) / len(words) if words else (1.0 if vouched else 0.0)
         have_nums = set().union(*(numbers(p) for p in passages)) if passages else set()
         # a premise number the article states elsewhere is vouched for, but not where the passages
-        # give another number for the same thing: "the 149th annual show" against "the 148th annual"
+        # give another number for the same thing: "the 52nd annual cup" against "the 51st annual"
         theirs = set().union(*(number_slots(p) for p in passages)) if passages else set()
         displaced = {n for n, word in number_slots(sentence) if n in vouched and n not in have_nums
                      and any(w == word and m != n for m, w in theirs)}

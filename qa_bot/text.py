@@ -71,13 +71,13 @@ def numbers(text: str) -> set[str]:
     return out
 
 
-# a number, its ordinal suffix or unit sign, and the word after it: "149th annual", "25% tariffs"
+# a number, its ordinal suffix or unit sign, and the word after it: "52nd annual", "25% tariffs"
 _NUMBER_SLOT = re.compile(r"(\d[\d,]*(?:\.\d+)?)(?:st|nd|rd|th)?\s*%?\s*([A-Za-z]+)")
 
 
 def number_slots(text: str) -> set[tuple[str, str]]:
     """(number, the word after it) pairs of ``text``, numbers normalised as ``numbers`` does:
-    what each number counts or orders ("149th annual" -> ("149", "annual"))."""
+    what each number counts or orders ("52nd annual" -> ("52", "annual"))."""
     return {(next(iter(numbers(m.group(1)))), m.group(2).lower()) for m in _NUMBER_SLOT.finditer(text)}
 
 

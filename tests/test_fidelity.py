@@ -90,16 +90,16 @@ def test_the_articles_own_words_vouch_for_the_questions_premise_but_not_for_new_
 
 
 def test_a_premise_number_is_not_vouched_for_where_the_cited_passage_gives_another_in_its_place():
-    question = "Which breed won Best in Show at the 149th annual Marlow Dog Show?"
-    elsewhere = ["Marlow Dog Show 2025: schedule and breeds", "The 149th annual Marlow Dog Show opens on Monday."]
-    last_year = "A border terrier won Best in Show at the 148th annual Marlow Dog Show last May."
-    answer = "A border terrier won Best in Show at the 149th annual Marlow Dog Show."
+    question = "Which horse won the 52nd annual Harlow Cup?"
+    elsewhere = ["Harlow Cup 2025: runners and odds", "The 52nd annual Harlow Cup is run on Saturday."]
+    last_year = "Copper Lane won the 51st annual Harlow Cup by two lengths."
+    answer = "Copper Lane won the 52nd annual Harlow Cup."
     vouched = premise_terms(question, [last_year, *elsewhere])
-    assert "149" in vouched  # the article does state the question's number
-    # ... but the cited sentence gives another number for the same show: last year's winner
+    assert "52" in vouched  # the article does state the question's number
+    # ... but the cited sentence gives another number for the same race: last year's winner
     assert not S.score(answer, [last_year], vouched).supported
     # where the cited sentence gives no other number, the premise's number is vouched for as before
-    this_year = "A border terrier won Best in Show at this year's Marlow Dog Show."
+    this_year = "Copper Lane won this year's Harlow Cup by two lengths."
     assert S.score(answer, [this_year], premise_terms(question, [this_year, *elsewhere])).supported
 
 

@@ -72,7 +72,7 @@ def test_an_answer_must_add_to_the_question(question, answer, adds):
         ("What is the name of the bridge that collapsed?", "name"),
         ("Which flavor is the new dip?", "thing"),  # a "which" whose answers may be lower case
         # a group is an age group or a group of workers as often as an organisation: no name needed
-        ("Free flu shots began for which age group this week?", "thing"),
+        ("Which age group can now get free flu shots at pharmacies?", "thing"),
         ("The port strike ended after a deal with which group of workers?", "thing"),
         ("Which union signed the port deal?", "name"),
         ("The chain will close stores in which two states?", "place"),
@@ -105,8 +105,8 @@ def test_what_kind_of_answer_a_question_asks_for(question, kind):
         ("Which chain will close stores?", "The chain will close 60 stores [1].", False),
         ("Which flavor is the new dip?", "The new dip is adobo ranch [1].", True),
         ("Which flavor is the new dip?", "The new dip is new [1].", False),
-        ("Free flu shots began for which age group this week?", "Free flu shots began for adults over 65 [1].", True),
-        ("Free flu shots began for which age group this week?", "Free flu shots began this week [1].", False),
+        ("Which age group can now get free flu shots at pharmacies?", "Adults over 65 can get them [1].", True),
+        ("Which age group can now get free flu shots at pharmacies?", "Free flu shots are at pharmacies [1].", False),
         # times: modal "may", vague "soon"/"later", and "fall" the verb are no times
         ("When will the vote happen?", "The vote may happen [1].", False),
         ("When will the vote happen?", "The vote will happen soon [1].", False),
