@@ -176,6 +176,17 @@ def names(text: str) -> set[str]:
     return out
 
 
+# An abbreviation written with full stops: "U.S.", "U. S.", "D.C." (two to four capitals).
+_DOTTED = re.compile(r"\b((?:[A-Z]\.\s?){1,3}[A-Z])\b\.?")
+
+
+def undot(text: str) -> str:
+    """``text`` with dotted abbreviations written as one word: "U. S." -> "US", "D.C." -> "DC".
+    One name written two ways is still one name: "the continental U.S." adds no place to a
+    question about "US territory"."""
+    return _DOTTED.sub(lambda m: re.sub(r"[.\s]", "", m.group(1)), text)
+
+
 def words_of(texts: Iterable[str]) -> set[str]:
     """Every word of ``texts``, lower-cased, possessives dropped: the vocabulary names are looked up in."""
     out = set()

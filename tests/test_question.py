@@ -42,6 +42,22 @@ def test_a_possessive_name_the_question_has_is_no_new_name(question, answer):
 
 
 @pytest.mark.parametrize(
+    "answer, found",
+    [
+        ("The ferry docked at a US port in the continental U. S. [1].", set()),  # one name, two spellings
+        ("The ferry docked in the U.S. [1].", set()),
+        ("The ferry docked in Pago Pago, a U.S. port [1].", {"pago"}),
+        ("The ferry docked in the U.K. [1].", {"uk"}),  # another abbreviation is another name
+    ],
+)
+def test_a_dotted_abbreviation_is_the_name_the_question_wrote_without_dots(answer, found):
+    """"U.S." and "U. S." are the "US" of the question: an answer that only repeats it names no place."""
+    question = "A ferry docked this week at which US port?"
+    assert new_names(answer, question) == found
+    assert analyse(question).gives(answer) is bool(found)
+
+
+@pytest.mark.parametrize(
     "question, sentence, holds",
     [
         ("Which museum did the boy visit?", "He was at the Hecht Museum in Haifa.", True),
