@@ -1,7 +1,7 @@
 """How much of the answer survives evidence selection, and what the model has to read for it.
 
     python bench/evidence_recall.py DATASET.jsonl [DATASET2.jsonl ...] --corpus DIR
-        [--data-dir DIR] [-k K] [--variant "max_chars=900,kind_bonus=0.3" ...] [--show-misses]
+        [--data-dir DIR] [-k K] [--variant "max_chars=900,max_items=6" ...] [--show-misses]
 
 No LLM is run: for every answerable question it retrieves, selects evidence, and checks whether
 a gold answer (normalised as the eval does) is in the retrieved chunks and still in the
@@ -65,7 +65,7 @@ def main() -> None:
     ap.add_argument("--items", type=int, help="evidence_items (default: the setting's)")
     ap.add_argument("-k", type=int)
     ap.add_argument("--variant", action="append", default=[],
-                    help="EvidenceBudget fields to change, e.g. 'max_chars=900,kind_bonus=0.3' (repeatable)")
+                    help="EvidenceBudget fields to change, e.g. 'max_chars=900,max_items=6' (repeatable)")
     ap.add_argument("--show-misses", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,9 +5,7 @@ prompt tokens/s on this project's 2 cores), and five whole chunks are ~1,100 tok
 about something else. So each retrieved chunk is split into sentences, every sentence is scored
 against the question, and the best ones -- each with its better-scoring neighbour when that one
 bears on the question too, since the answer to "which company won the contract?" often sits
-beside the sentence that repeats the question's words; and for a "who" question, a sentence
-that names its person only as "he" or "she" brings the sentence before, where the name is --
-are shown as numbered evidence, each with its headline and date. An item is a span of one
+beside the sentence that repeats the question's words -- are shown as numbered evidence, each with its headline and date. An item is a span of one
 chunk, so a citation ``[n]`` still maps to a chunk and to the exact span highlighted.
 
 The score of a sentence blends:
@@ -32,7 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .chunking import split_sentences
-from .question import analyse, holds_kind
 from .text import content_words, plain
 from .types import DateRange, Evidence, Passage
 
@@ -52,10 +49,6 @@ class EvidenceBudget:
     shortlist: int = 8  # sentences (by lexical score) whose neighbourhoods get a semantic score
     neighbour_share: float = 0.5  # a neighbour joins its sentence if it scores at least this share of it
     outside_window_weight: float = 0.75  # "this week" questions: sentences of older articles count for less
-    # a sentence holding a candidate of the kind asked for (question.holds_kind: a name for "which
-    # company", a number for "how many") scores this much more; one that only restates the
-    # question's premise gives the model nothing to answer with
-    kind_bonus: float = 1.0
 
 
 @dataclass
@@ -66,7 +59,6 @@ class _Sentence:
     end: int
     words: set[str]
     score: float = 0.0
-    has_kind: bool = False  # holds a thing of the kind the question asks for (a name for "who", ...)
     headline: bool = False  # the article's title repeated in its text: the header shows it already
     asks: bool = False  # part of a question in the text: never evidence (quizzes quote the very question)
 
@@ -129,14 +121,10 @@ def score_sentences(
         semantic[picked] = np.clip(vecs[1:] @ vecs[0], 0.0, 1.0)
     w_lex = budget.lexical_weight if embed is not None else 1.0
     inside = [window is not None and window.contains(p.article.published) for p in passages]
-    kind = analyse(question).kind
     for i, s in enumerate(flat):
         s.score = w_lex * lexical[i] + (1 - w_lex) * float(semantic[i]) + budget.rank_prior / (1 + s.passage)
         if any(inside) and not inside[s.passage]:
             s.score *= budget.outside_window_weight
-        s.has_kind = holds_kind(passages[s.passage].chunk.text[s.start : s.end], kind, question)
-        if s.has_kind:
-            s.score *= 1 + budget.kind_bonus
     return by_passage
 
 

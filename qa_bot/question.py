@@ -1,8 +1,8 @@
 """What a question asks for, worked out once: the one home of question analysis.
 
-Retrieval needs the dates a "this week" question is about; evidence selection needs the kind
-of thing asked for, to prefer sentences that hold one; the answer policy needs the same kind,
-to decline an answer that holds none. Each used to read the question with its own rules ("asks
+Retrieval needs the dates a "this week" question is about; the answer policy needs the kind of
+thing asked for, to decline an answer that holds none; the conflict finder needs it to find
+other articles' values of that kind. Each used to read the question with its own rules ("asks
 for a person" was two different patterns); now they all read one ``Question``.
 
 Kinds, and what counts as giving one (``gives_kind``), always something the question does not
@@ -209,16 +209,6 @@ def name_candidates(sentence: str, question: str) -> set[str]:
             continue
         found.add(w)
     return found
-
-
-def holds_kind(sentence: str, kind: str | None, question: str) -> bool:
-    """Does a passage sentence hold a candidate name for a question that asks for a person, a
-    place or a name? (Evidence selection prefers sentences that do: a sentence that only
-    restates the question's premise gives the model nothing to answer with, and it answers with
-    a nearby fact instead.) Other kinds get no preference: nearly every news sentence holds a
-    number or a date, so preferring them promoted old articles full of years (dev2 tune: a
-    2017 article's dates displaced the "July" of the 2024 one)."""
-    return kind in NAMED and bool(name_candidates(sentence, question))
 
 
 # A quoted term names a thing too: 'dubbed "olo"', 'the song "Espresso"'. Single quotes only

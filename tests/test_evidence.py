@@ -89,29 +89,3 @@ def test_a_date_taken_from_the_dateline_is_supported(embedder):
     assert kept
 
 
-JAR = ("A boy broke a jar during a museum visit, the museum said. "
-       "The boy was visiting the Hecht Museum in Haifa when the jar tipped over. "
-       "Curators will restore the jar.")
-
-
-def _jar_passage() -> Passage:
-    article = Article(id="jar", title="Jar Broken", text=JAR, published=dt.date(2024, 8, 29))
-    return Passage(Chunk(id="jar#0", article_id="jar", text=JAR, start=0, end=len(JAR), position=0), article, 0.5, 1)
-
-
-@pytest.mark.parametrize(
-    "kind_bonus, shows_the_name",
-    [(1.0, True),  # the sentence that names a museum beats the one that only restates the question
-     (0.0, False)],  # without the preference, the premise wins on shared words and the model has no name to give
-)
-def test_a_sentence_holding_the_kind_asked_for_is_preferred(kind_bonus, shows_the_name):
-    question = "Which museum was the boy visiting when he broke the jar?"
-    shown = select_evidence(question, [_jar_passage()], None, EvidenceBudget(max_chars=60, kind_bonus=kind_bonus))
-    assert len(shown) == 1
-    assert ("Hecht Museum" in shown[0].text) is shows_the_name
-
-
-def test_no_preference_when_the_question_asks_for_no_particular_kind():
-    question = "Why did the boy break the jar during the museum visit?"  # no kind: the premise sentence is best
-    shown = select_evidence(question, [_jar_passage()], None, EvidenceBudget(max_chars=60))
-    assert shown[0].text.startswith("A boy broke a jar")

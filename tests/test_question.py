@@ -1,5 +1,5 @@
-"""The one analysis of a question (question.py): its kind, its dates, and which passage sentences
-hold a candidate of that kind. Pure functions, no models."""
+"""The one analysis of a question (question.py): its kind, its dates, and which names an answer or
+a passage sentence adds to it. Pure functions, no models."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ import datetime as dt
 import pytest
 
 from qa_bot.policy import adds_to_question
-from qa_bot.question import analyse, holds_kind, name_candidates, new_names, news_window
+from qa_bot.question import analyse, name_candidates, new_names, news_window
 from qa_bot.types import DateRange
 
 
 @pytest.mark.parametrize(
     "sentence, found",
     [
-        ("The incident happened at the Hecht Museum in Haifa.", {"hecht", "haifa"}),
+        ("The incident happened at the Varde Museum in Holmlund.", {"varde", "holmlund"}),
         ("Experts say the jar will be restored.", set()),  # a sentence's first word is no name
         ("The show airs on Tuesday in May.", set()),  # weekdays and months are times, not names
         ("It was restored, NASA said.", {"nasa"}),  # acronyms count
@@ -55,22 +55,6 @@ def test_a_dotted_abbreviation_is_the_name_the_question_wrote_without_dots(answe
     question = "A ferry docked this week at which US port?"
     assert new_names(answer, question) == found
     assert analyse(question).gives(answer) is bool(found)
-
-
-@pytest.mark.parametrize(
-    "question, sentence, holds",
-    [
-        ("Which museum did the boy visit?", "He was at the Hecht Museum in Haifa.", True),
-        ("Which museum did the boy visit?", "The boy visited a museum last week.", False),
-        ("Where did the ferry run aground?", "It ran aground near Port Elling.", True),
-        # numbers and dates get no preference: nearly every news sentence holds one
-        ("How many stores will close?", "The chain will close 60 stores.", False),
-        ("When will the stores close?", "The stores close on March 3.", False),
-        ("Why did the stores close?", "Sales fell at Halden Foods.", False),  # no kind asked for: no preference
-    ],
-)
-def test_holds_kind_true_and_false(question, sentence, holds):
-    assert holds_kind(sentence, analyse(question).kind, question) is holds
 
 
 def test_analyse_builds_the_question_once_with_its_window():
