@@ -465,6 +465,7 @@ class Assistant:
         note = ""
         parent = root  # the second look's steps are children of its own span
         second = trace.OFF
+        barred = None  # the model the second draft is asked of, when it is barred from its marker
         for attempt in (1, 2):
             t = time.perf_counter()
             raw = ""
@@ -473,7 +474,7 @@ class Assistant:
             pieces = 0
             try:
                 inputs = answer_inputs(standalone, evidence, today, note)
-                tokens = (str(tok) for tok in answer_chain(self.llm).stream(inputs))
+                tokens = (str(tok) for tok in answer_chain(barred or self.llm).stream(inputs))
                 for piece in stream_without_marker(tokens):
                     if "ttft_s" not in timings:
                         timings["ttft_s"] = time.perf_counter() - t0
@@ -519,7 +520,7 @@ class Assistant:
                         why = "not_answered"
                     step.set(p_yes=round(answer_p, 3), abstain_reason=why or None)
                 timings["answer_check_s"] = timings.get("answer_check_s", 0.0) + time.perf_counter() - t
-            wider, note = self._second_look(why, attempt, standalone, passages, today, evidence, window, raw)
+            wider, note, barred = self._second_look(why, attempt, standalone, passages, today, evidence, window, raw)
             if not wider:
                 break
             # Declined: look again before saying the articles don't say. The checker judges the
@@ -527,7 +528,8 @@ class Assistant:
             evidence = wider
             second_look_from = time.perf_counter()
             parent = second = trace.start("qa.second_look", root, reason=why, evidence_items=len(evidence),
-                                          evidence_chars=sum(len(e.text) for e in evidence), note=bool(note))
+                                          evidence_chars=sum(len(e.text) for e in evidence), note=bool(note),
+                                          marker_barred=barred is not None)
             yield Retry(why)
         if attempt == 2:
             timings["second_look_s"] = time.perf_counter() - second_look_from
@@ -562,27 +564,38 @@ class Assistant:
     def _second_look(
         self, why: str, attempt: int, question: str, passages: Sequence[Passage], today: dt.date,
         evidence: list[Evidence], window: DateRange | None, raw: str,
-    ) -> tuple[list[Evidence], str]:
-        """(evidence, note) for a second draft, or ([], "") when there is no second look to take.
+    ) -> tuple[list[Evidence], str, BaseChatModel | None]:
+        """(evidence, note, barred model) for a second draft, or ([], "", None) when there is no
+        second look to take.
 
         The evidence is twice the budget. A draft that was no answer (it repeated the question,
         lacked the kind of thing asked for, or came from an older week's article) is re-asked
         with a note naming it, even when there is no more evidence to show; for the latter the
-        older articles are left out. A draft with nothing supported, or the model's own "not
-        found", is re-asked only when there is more to read.
+        older articles are left out. A draft with nothing supported is re-asked only when there
+        is more to read. The model's own "not found" is often wrong where the evidence names the
+        answer: the local model is re-asked unable to write the marker (the barred model), on the
+        same evidence if there is no more, and the checks judge what it says instead, as they
+        judge every draft (evals/README.md, "The model's not found"). A server model, which
+        cannot be barred, is re-asked only when there is more to read.
         """
         # A doubted answer ("not_answered") is declined as it is: a second look after it was not
         # measured, and the decline alone is what dev2's check half confirmed (evals/README.md).
         if not why or attempt > 1 or not self.settings.second_look or why == "not_answered":
-            return [], ""
+            return [], "", None
         if why == "out_of_window":
             passages = [p for p in passages if not policy.is_older_news(p.article, window)]
         wider = self.evidence(question, passages, today, scale=2)
         note = policy.retry_note(why, question, raw)
         if note:
-            return wider or evidence, note
-        shown = sum(len(e.text) for e in evidence)
-        return (wider if sum(len(e.text) for e in wider) > shown else []), ""
+            return wider or evidence, note, None
+        more = wider if sum(len(e.text) for e in wider) > sum(len(e.text) for e in evidence) else []
+        if why == "model_not_found":
+            from .llms import barring
+
+            barred = barring(self.llm, [prompts.NOT_FOUND])
+            if barred is not None:
+                return more or evidence, "", barred
+        return more, "", None
 
     def _condense(self, question: str, history: History) -> str:
         try:

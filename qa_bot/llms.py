@@ -15,10 +15,10 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -214,6 +214,7 @@ class LlamaCppChat(BaseChatModel):
     _tops: list = PrivateAttr(default_factory=list)  # (token id, probability) of each token of the last answer
     _yes_no: Any = PrivateAttr(default=None)  # (chat formatter, "yes" token ids, "no" token ids), on first use
     load_s: float = 0.0  # seconds the weights took to load (0 until loaded)
+    bars_tokens: ClassVar[bool] = True  # takes ``bar=[words]`` (``barring``)
 
     @property
     def _llm_type(self) -> str:
@@ -385,7 +386,10 @@ class LlamaCppChat(BaseChatModel):
             self._usage = {}
             tops: list[tuple[int, float]] = []
             self._tops = tops
-            for event in llama.create_chat_completion(messages=chat, stream=True, logits_processor=_top_noter(tops),
+            # ``bar``: words whose first token is never sampled (``barring``)
+            barred = [ids[0] for w in kwargs.pop("bar", ()) if (ids := llama.tokenize(w.encode(), add_bos=False))]
+            for event in llama.create_chat_completion(messages=chat, stream=True,
+                                                      logits_processor=_top_noter(tops, barred),
                                                       **self._params(stop, kwargs)):
                 delta = event["choices"][0].get("delta", {}).get("content") or ""
                 if not delta:
@@ -506,19 +510,29 @@ def yes_probability(llm: BaseChatModel, messages: list[dict]) -> float:
                               "logprobs": (reply.response_metadata or {}).get("logprobs")})
 
 
-def _top_noter(into: list[tuple[int, float]]) -> Any:
-    """A llama.cpp logits processor that changes nothing and notes the most likely next token and
-    its probability (softmax of the full-vocabulary logits). Without ``logits_all`` llama.cpp keeps
-    no logits after sampling, so this is where a token's probability can be read."""
+def _top_noter(into: list[tuple[int, float]], barred: Sequence[int] = ()) -> Any:
+    """A llama.cpp logits processor that notes the most likely next token and its probability
+    (softmax of the full-vocabulary logits), after making the ``barred`` tokens impossible; it
+    changes nothing else. Without ``logits_all`` llama.cpp keeps no logits after sampling, so
+    this is where a token's probability can be read."""
     import numpy as np
     from llama_cpp import LogitsProcessorList
 
     def note(_ids: Any, logits: Any) -> Any:
+        if barred:
+            logits[list(barred)] = -np.inf
         top = int(np.argmax(logits))
         into.append((top, float(1.0 / np.exp(logits - logits[top]).sum())))
         return logits
 
     return LogitsProcessorList([note])
+
+
+def barring(llm: BaseChatModel, words: Sequence[str]) -> BaseChatModel | None:
+    """``llm`` with the first token of each of ``words`` never sampled, or None where that cannot
+    be done: only a model that says it can (``bars_tokens``: the local one; a server's token ids
+    are not known here)."""
+    return llm.bind(bar=list(words)) if getattr(llm, "bars_tokens", False) else None
 
 
 def llm_label(settings: Settings) -> str:

@@ -164,6 +164,60 @@ def test_a_declined_draft_gets_a_second_look_with_more_evidence(assistant_with):
     assert not [e for e in a.ask_stream("How much is the toll on the Harbor Bridge?") if isinstance(e, Retry)]
 
 
+def _marker_model(answer: str, bars_tokens: bool):
+    """A fake model that says the marker unless it is barred from it, and then says ``answer``;
+    ``bars_tokens``: whether it can be barred (the local model can, a server cannot)."""
+    from typing import ClassVar
+
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    from qa_bot.prompts import NOT_FOUND
+
+    can = bars_tokens
+
+    class Marker(GenericFakeChatModel):
+        bars_tokens: ClassVar[bool] = can
+        barred: list[tuple[str, ...]] = []
+
+        def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+            bar = tuple(kwargs.get("bar", ()))
+            self.barred.append(bar)
+            text = answer if NOT_FOUND in bar else NOT_FOUND
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    return Marker(messages=iter([]), barred=[])
+
+
+@pytest.mark.parametrize(
+    "bars_tokens, second_draft, answered",
+    [
+        (True, "The bridge carries about 11,000 vehicles a day [1].", True),
+        (True, "The bridge carries about 40,000 vehicles a day [1].", False),  # the checker still judges it
+        (False, "The bridge carries about 11,000 vehicles a day [1].", False),  # a server's decline stands
+    ],
+)
+def test_a_not_found_is_asked_again_without_the_marker_and_the_checker_judges_what_comes(
+        make_settings, embedder, bars_tokens, second_draft, answered):
+    """The model's own "not found" is often wrong where its evidence names the answer: the local
+    model is asked once more unable to say it, and that draft is checked like any other."""
+    llm = _marker_model(second_draft, bars_tokens)
+    a = Assistant(make_settings(), llm=llm, progress=False, embedder=embedder)
+    a.ingest(TEST_CORPUS)
+    events = list(a.ask_stream("How many vehicles cross the Harbor Bridge each day?"))
+    ans = events[-1].answer
+    assert ans.abstained is not answered
+    if answered:
+        assert "11,000" in ans.text and ans.citations
+        assert [e.reason for e in events if isinstance(e, Retry)] == ["model_not_found"]
+        assert llm.barred == [(), ("NOT_IN_ARTICLES",)]
+    else:
+        assert ans.text.startswith("The articles don't say")
+    if not bars_tokens:
+        assert all(bar == () for bar in llm.barred) and ans.abstain_reason == "model_not_found"
+
+
 def test_irrelevant_question_abstains_without_calling_the_model(assistant_with):
     a = assistant_with()  # the fake has no replies: calling it would fail
     ans = a.ask("What is the boiling point of tungsten in kelvin?")

@@ -172,6 +172,37 @@ def test_a_lock_nobody_releases_gives_a_clear_error(tmp_path):
         pass
 
 
+@pytest.mark.integration
+@pytest.mark.slow  # loads the real 0.5B model
+def test_a_barred_marker_is_never_said_and_nothing_else_changes(tmp_path):
+    """``barring`` makes the local model's "not found" marker impossible (the second look after
+    one); unbarred, the same prompt gets the marker, and a prompt that never led to it gets
+    the same answer either way. A model that cannot be barred (a server's) gets None. Real 0.5B
+    model."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from qa_bot import prompts
+    from qa_bot.llms import LlamaCppChat, barring
+
+    gguf = str(ensure_local_model(LOCAL_MODELS["small"], progress=False))
+    llm = LlamaCppChat(model_path=gguf, n_ctx=2048, max_tokens=24, state_dir=str(tmp_path / "states"),
+                       n_threads=int(WORKER_ENV.get("QA_BOT_N_THREADS", 2)))
+
+    def ask(model, passage: str, question: str) -> str:
+        return model.invoke([SystemMessage(prompts.ANSWER_SYSTEM),
+                             HumanMessage(f"Passages:\n[1] Bridge Reopens (2024-05-14)\n{passage}\n\n"
+                                          f"Question: {question}\nAnswer (cite passages like [1]):")]).text
+
+    off_topic = ("The Harbor Bridge reopened on Monday.", "Who won the chess olympiad in Oslo?")
+    assert prompts.NOT_FOUND in ask(llm, *off_topic)
+    barred = barring(llm, [prompts.NOT_FOUND])
+    assert barred is not None and prompts.NOT_FOUND not in ask(barred, *off_topic)
+    on_topic = ("The Harbor Bridge reopened on Monday after repairs that cost $48.5 million.",
+                "How much did the repairs cost?")
+    assert ask(barred, *on_topic) == ask(llm, *on_topic)
+    assert barring(object(), [prompts.NOT_FOUND]) is None
+
+
 def test_token_probabilities_join_to_the_answer_when_a_character_spans_two_tokens():
     """The eval records each draft token with its probability; "€" is three bytes that a
     tokenizer may split over two tokens, and neither half alone is a character."""
