@@ -5,8 +5,9 @@ prompt tokens/s on this project's 2 cores), and five whole chunks are ~1,100 tok
 about something else. So each retrieved chunk is split into sentences, every sentence is scored
 against the question, and the best ones -- each with its better-scoring neighbour when that one
 bears on the question too, since the answer to "which company won the contract?" often sits
-beside the sentence that repeats the question's words -- are shown as numbered evidence, each with its headline and date. An item is a span of one
-chunk, so a citation ``[n]`` still maps to a chunk and to the exact span highlighted.
+beside the sentence that repeats the question's words -- are shown as numbered evidence, each
+with its headline and date. An item is a span of one chunk, so a citation ``[n]`` still maps to
+a chunk and to the exact span highlighted.
 
 The score of a sentence blends:
 * the IDF-weighted share of the question's content words it contains (IDF over the candidate
