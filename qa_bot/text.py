@@ -191,12 +191,12 @@ def words_of(texts: Iterable[str]) -> set[str]:
     """Every word of ``texts``, lower-cased, possessives dropped: the vocabulary names are looked up in."""
     out = set()
     for t in texts:
-        for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", t):
+        for w in re.findall(r"[A-Za-z][A-Za-z'’-]*", undot(t)):  # "U.S." is the word "US"
             w = w.lower().replace("’", "'")
             w = w[:-2] if w.endswith("'s") else w
             out.add(w)
             out.update(re.split(r"['-]", w))  # "d'alene" holds "alene", "al-sadr" holds "sadr"
-    if "u.s" in out or re.search(r"\bU\.S\.?", " ".join(texts)) or "united" in out and "states" in out:
+    if "united" in out and "states" in out:
         out.add("us")
     return out
 

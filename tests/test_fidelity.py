@@ -65,6 +65,10 @@ def test_names(text, expected):
         ("germany", "Germans met them.", True),
         ("canada", "Canberra met them.", False),
         ("austria", "Australia met them.", False),
+        ("us", "U.S. officials met them.", True),  # one name, written with stops or without
+        ("us", "Officials of the U. S. met them.", True),
+        ("us", "United States officials met them.", True),
+        ("uk", "U.S. officials met them.", False),
     ],
 )
 def test_name_present(name, text, present):
