@@ -161,9 +161,11 @@ def add_and_read_status(page, before: str) -> str:
 
 
 def library(page) -> str:
-    """The Library tab's table as the user sees it."""
+    """The Library tab's table as the user sees it. (Every wait below reads an element with
+    ``?.``: Gradio renders a tab's content after the click, and a wait whose script throws on a
+    missing element fails at once instead of waiting for it; seen once, 2026-12-03.)"""
     page.get_by_role("tab", name="Library").click()
-    page.wait_for_function(f"() => document.querySelector('#qa-library').innerText.includes('{SEED_ID}')")
+    page.wait_for_function(f"() => document.querySelector('#qa-library')?.innerText.includes('{SEED_ID}')")
     text = page.locator("#qa-library").inner_text()
     page.get_by_role("tab", name="Chat").click()
     return text
@@ -347,12 +349,12 @@ def test_the_library_tab_registers_a_source_that_the_server_then_refreshes(page,
     page.get_by_role("tab", name="Library").click()
     page.fill("#qa-source-url textarea, #qa-source-url input", f"{newsroom}/feed.xml")
     page.click("#qa-source-add")
-    page.wait_for_function("() => document.querySelector('#qa-source-status textarea').value.includes('Added source')",
+    page.wait_for_function("() => document.querySelector('#qa-source-status textarea')?.value.includes('Added source')",
                            timeout=60_000)
     # the refresh runs in the server; the open page follows it, with no reload and no click
-    page.wait_for_function("() => { const t = document.querySelector('#qa-sources-table').innerText;"
-                           " return t.includes('feed') && !t.includes('never'); }", timeout=180_000)
-    page.wait_for_function("() => document.querySelector('#qa-library').innerText.includes('Arlo funds a ferry pier')",
+    page.wait_for_function("() => { const t = document.querySelector('#qa-sources-table')?.innerText;"
+                           " return t && t.includes('feed') && !t.includes('never'); }", timeout=180_000)
+    page.wait_for_function("() => document.querySelector('#qa-library')?.innerText.includes('Arlo funds a ferry pier')",
                            timeout=30_000)
     table = page.locator("#qa-sources-table").inner_text()
     assert f"{newsroom}/feed.xml" in table and "Arlo funds a ferry pier" in library(page)
@@ -361,7 +363,7 @@ def test_the_library_tab_registers_a_source_that_the_server_then_refreshes(page,
     page.get_by_role("option", name="1", exact=True).click()
     page.check("#qa-source-purge input")
     page.click("#qa-source-remove")
-    page.wait_for_function("() => document.querySelector('#qa-source-status textarea').value.includes('Removed source')",
+    page.wait_for_function("() => document.querySelector('#qa-source-status textarea')?.value.includes('Removed source')",
                            timeout=60_000)
     assert "2 of its articles" in page.input_value("#qa-source-status textarea")
     assert "Arlo funds a ferry pier" not in library(page)
@@ -399,7 +401,7 @@ def test_a_down_vote_in_the_browser_becomes_an_eval_case_that_runs(page, server,
     page.fill("#qa-feedback-correction textarea", "Steven Mnuchin and Robert Lighthizer")
     page.fill("#qa-feedback-comment textarea", "give both full names")
     page.click("#qa-feedback-send")
-    page.wait_for_function("() => /feedback is kept/.test(document.querySelector('#qa-feedback-status').innerText)")
+    page.wait_for_function("() => /feedback is kept/.test(document.querySelector('#qa-feedback-status')?.innerText)")
 
     listed = qa_cli("feedback", "list", "--rating", "down", "--json", data=data)
     assert listed.returncode == 0, listed.stderr
@@ -448,7 +450,7 @@ def test_a_down_vote_in_the_browser_becomes_an_eval_case_that_runs(page, server,
     # deleted, it is gone from the list and from the journal; the rating stays
     pick_past(page, mine)
     page.click("#qa-past-delete")
-    page.wait_for_function("() => /Deleted/.test(document.querySelector('#qa-past-status').innerText)")
+    page.wait_for_function("() => /Deleted/.test(document.querySelector('#qa-past-status')?.innerText)")
     assert not [c for c in past_conversations(page) if c == mine]
     again = qa_cli("feedback", "list", "--json", data=data)
     assert any(r["comment"] == "give both full names" for r in json.loads(again.stdout))
