@@ -161,7 +161,7 @@ def add_and_read_status(page, before: str) -> str:
 
 
 def library(page) -> str:
-    """The Library tab's table as the user sees it. (Every wait below reads an element with
+    """The Library tab's table as the user sees it. (The waits of this module read elements with
     ``?.``: Gradio renders a tab's content after the click, and a wait whose script throws on a
     missing element fails at once instead of waiting for it; seen once, 2026-12-03.)"""
     page.get_by_role("tab", name="Library").click()
