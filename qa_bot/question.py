@@ -177,7 +177,7 @@ def _name_word(word: str) -> str:
 def new_names(answer: str, question: str) -> set[str]:
     """Names in the answer the question does not contain. Sentence-initial capitals count here:
     "Subway launched ..." names Subway; only words that are never names are left out."""
-    answer, question = undot(answer), undot(question)
+    answer = undot(answer)  # "U.S." is "US"; words_of reads the question so too
     q_vocab = words_of([question])
     found = set()
     for m in re.finditer(r"\b([A-Z][A-Za-z'’.-]*[A-Za-z]|[A-Z])\b", answer):
