@@ -575,8 +575,9 @@ class Assistant:
         is more to read. The model's own "not found" is often wrong where the evidence names the
         answer: the local model is re-asked unable to write the marker (the barred model), on the
         same evidence if there is no more, and the checks judge what it says instead, as they
-        judge every draft (evals/README.md, "The model's not found"). A server model, which
-        cannot be barred, is re-asked only when there is more to read.
+        judge every draft (evals/README.md, "The model's not found"). A server model is barred
+        through ``logit_bias`` when its server says how it tokenizes the marker; one that cannot
+        say (a hosted API) is re-asked only when there is more to read.
         """
         # A doubted answer ("not_answered") is declined as it is: a second look after it was not
         # measured, and the decline alone is what dev2's check half confirmed (evals/README.md).

@@ -15,7 +15,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -530,9 +530,75 @@ def _top_noter(into: list[tuple[int, float]], barred: Sequence[int] = ()) -> Any
 
 def barring(llm: BaseChatModel, words: Sequence[str]) -> BaseChatModel | None:
     """``llm`` with the first token of each of ``words`` never sampled, or None where that cannot
-    be done: only a model that says it can (``bars_tokens``: the local one; a server's token ids
-    are not known here)."""
-    return llm.bind(bar=list(words)) if getattr(llm, "bars_tokens", False) else None
+    be done. The local model takes the words (``bars_tokens``); an OpenAI-compatible server takes
+    token ids in ``logit_bias``, so its own tokenizer is asked for them (``server_first_tokens``).
+    A server that cannot say (a hosted API, Ollama) is not barred."""
+    if getattr(llm, "bars_tokens", False):
+        return llm.bind(bar=list(words))
+    ids = server_first_tokens(llm, words)
+    # -100 is the OpenAI API's "never": servers add it to the logit (llama.cpp, vLLM)
+    return llm.bind(logit_bias={str(i): -100 for i in ids}) if ids else None
+
+
+_FIRST_TOKENS: dict[tuple[str, str, tuple[str, ...]], tuple[int, ...]] = {}
+_FIRST_TOKENS_LOCK = threading.Lock()
+
+
+def server_first_tokens(llm: Any, words: Sequence[str]) -> tuple[int, ...]:
+    """The first token id of each of ``words`` in the tokenizer of the OpenAI-compatible server
+    behind ``llm`` (a ``ChatOpenAI``), or () when it cannot be known. The tokenize endpoints that
+    servers expose beside /v1 are tried in turn: llama.cpp's ``llama-server`` and vLLM (``POST
+    /tokenize``, each with its own field names), then llama-cpp-python's server (``POST
+    /extras/tokenize``). Special tokens a server adds to every text (a BOS) are found by
+    tokenizing "" and left out. Asked once per server, model and words; a server without any of
+    them (api.openai.com, Ollama) gives (), and that answer is kept too."""
+    base = getattr(llm, "openai_api_base", None)
+    if not base or not words:
+        return ()
+    model = getattr(llm, "model_name", "") or ""
+    key = (base, model, tuple(words))
+    with _FIRST_TOKENS_LOCK:
+        if key in _FIRST_TOKENS:
+            return _FIRST_TOKENS[key]
+    import httpx
+
+    root = base.rstrip("/").removesuffix("/v1")
+    secret = getattr(llm, "openai_api_key", None)
+    token = secret.get_secret_value() if secret is not None else ""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    timeout = min(10.0, float(getattr(llm, "request_timeout", None) or 10.0))
+    shapes = (  # (path, request body for a text)
+        ("/tokenize", lambda text: {"content": text, "add_special": False}),
+        ("/tokenize", lambda text: {"model": model, "prompt": text, "add_special_tokens": False}),
+        ("/extras/tokenize", lambda text: {"model": model or None, "input": text}),
+    )
+    found: tuple[int, ...] = ()
+    with httpx.Client(timeout=timeout, headers=headers) as client:
+
+        def tokens(path: str, body: Callable[[str], dict], text: str) -> list[int] | None:
+            try:
+                reply = client.post(root + path, json=body(text))
+                ids = reply.json().get("tokens") if reply.status_code == 200 else None
+            except (httpx.HTTPError, ValueError, AttributeError):
+                return None
+            ok = isinstance(ids, list) and all(isinstance(i, int) for i in ids)
+            return ids if ok else None
+
+        for path, body in shapes:
+            empty = tokens(path, body, "")
+            if empty is None:
+                continue
+            firsts = []
+            for word in words:
+                ids = tokens(path, body, word) or []
+                ids = ids[len(empty):] if ids[: len(empty)] == empty else ids
+                if ids:
+                    firsts.append(ids[0])
+            found = tuple(firsts) if len(firsts) == len(words) else ()
+            break
+    with _FIRST_TOKENS_LOCK:
+        _FIRST_TOKENS[key] = found
+    return found
 
 
 def llm_label(settings: Settings) -> str:

@@ -173,20 +173,27 @@ def test_a_lock_nobody_releases_gives_a_clear_error(tmp_path):
 
 
 @pytest.mark.integration
-@pytest.mark.slow  # loads the real 0.5B model
-def test_a_barred_marker_is_never_said_and_nothing_else_changes(tmp_path):
-    """``barring`` makes the local model's "not found" marker impossible (the second look after
-    one); unbarred, the same prompt gets the marker, and a prompt that never led to it gets
-    the same answer either way. A model that cannot be barred (a server's) gets None. Real 0.5B
-    model."""
+@pytest.mark.slow  # loads the real 0.5B model, in this process or behind a llama.cpp server
+@pytest.mark.parametrize("where", ["local", "server"])
+def test_a_barred_marker_is_never_said_and_nothing_else_changes(where, request, tmp_path):
+    """``barring`` makes the model's "not found" marker impossible (the second look after one);
+    unbarred, the same prompt gets the marker, and a prompt that never led to it gets the same
+    answer either way. The local model is barred by its own tokenizer; a model behind an
+    OpenAI-compatible server (a real ``llama_cpp.server`` on loopback) through ``logit_bias``,
+    with the token id its tokenize endpoint gives. Real 0.5B model both ways."""
     from langchain_core.messages import HumanMessage, SystemMessage
+    from langchain_openai import ChatOpenAI
 
     from qa_bot import prompts
     from qa_bot.llms import LlamaCppChat, barring
 
-    gguf = str(ensure_local_model(LOCAL_MODELS["small"], progress=False))
-    llm = LlamaCppChat(model_path=gguf, n_ctx=2048, max_tokens=24, state_dir=str(tmp_path / "states"),
-                       n_threads=int(WORKER_ENV.get("QA_BOT_N_THREADS", 2)))
+    if where == "local":
+        gguf = str(ensure_local_model(LOCAL_MODELS["small"], progress=False))
+        llm = LlamaCppChat(model_path=gguf, n_ctx=2048, max_tokens=24, state_dir=str(tmp_path / "states"),
+                           n_threads=int(WORKER_ENV.get("QA_BOT_N_THREADS", 2)))
+    else:
+        llm = ChatOpenAI(base_url=request.getfixturevalue("llama_server"), model="qwen-small", api_key="none",
+                         temperature=0, max_tokens=24, max_retries=0)
 
     def ask(model, passage: str, question: str) -> str:
         return model.invoke([SystemMessage(prompts.ANSWER_SYSTEM),
@@ -201,6 +208,39 @@ def test_a_barred_marker_is_never_said_and_nothing_else_changes(tmp_path):
                 "How much did the repairs cost?")
     assert ask(barred, *on_topic) == ask(llm, *on_topic)
     assert barring(object(), [prompts.NOT_FOUND]) is None
+
+
+def test_a_server_that_cannot_tokenize_is_not_barred():
+    """A server with no tokenize endpoint (a hosted API; here a loopback server that answers 404
+    to everything but chat), or none at all, leaves the model unbarred: the second look then
+    asks it as before, and nothing is sent that it would misread."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from langchain_openai import ChatOpenAI
+
+    from qa_bot.llms import barring
+    from tests.conftest import LoopbackSite, closed_port
+
+    asked: list[str] = []
+
+    class NoTokenizer(LoopbackSite):
+        def do_POST(self) -> None:
+            asked.append(self.path)
+            self._send(404, "application/json", b'{"detail": "Not Found"}')
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NoTokenizer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        hosted = ChatOpenAI(base_url=f"http://127.0.0.1:{server.server_port}/v1", model="m", api_key="k")
+        assert barring(hosted, ["NOT_IN_ARTICLES"]) is None
+        assert asked == ["/tokenize", "/tokenize", "/extras/tokenize"]
+        assert barring(hosted, ["NOT_IN_ARTICLES"]) is None and len(asked) == 3  # asked once per server
+    finally:
+        server.shutdown()
+    with closed_port() as port:
+        down = ChatOpenAI(base_url=f"http://127.0.0.1:{port}/v1", model="m", api_key="k")
+        assert barring(down, ["NOT_IN_ARTICLES"]) is None
 
 
 def test_token_probabilities_join_to_the_answer_when_a_character_spans_two_tokens():
