@@ -9,7 +9,7 @@ import pytest
 
 from qa_bot.errors import ModelMissingError
 from qa_bot.llms import LOCAL_MODELS, LocalModel, ensure_local_model
-from tests.conftest import WORKER_ENV
+from tests.conftest import WORKER_ENV, LoopbackSite
 
 
 @pytest.fixture
@@ -220,7 +220,7 @@ def test_a_server_that_cannot_tokenize_is_not_barred():
     from langchain_openai import ChatOpenAI
 
     from qa_bot.llms import barring
-    from tests.conftest import LoopbackSite, closed_port
+    from tests.conftest import closed_port
 
     asked: list[str] = []
 
@@ -241,6 +241,44 @@ def test_a_server_that_cannot_tokenize_is_not_barred():
     with closed_port() as port:
         down = ChatOpenAI(base_url=f"http://127.0.0.1:{port}/v1", model="m", api_key="k")
         assert barring(down, ["NOT_IN_ARTICLES"]) is None
+
+
+@pytest.mark.parametrize("path, field, bos", [
+    ("/tokenize", "content", []),  # llama.cpp's llama-server: {"content", "add_special"}
+    ("/tokenize", "prompt", []),  # vLLM: {"model", "prompt", "add_special_tokens"}
+    ("/extras/tokenize", "input", [1]),  # llama-cpp-python's server adds a model's BOS to every text
+])
+def test_the_marker_token_is_read_from_whichever_tokenize_endpoint_the_server_has(path, field, bos):
+    """The id barred is the marker's first token in the server's own tokenizer, from the
+    endpoint that server has (each answers only its own request shape here, 422 otherwise, as
+    they do); a BOS the server puts before every text is not that token."""
+    import json
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from langchain_openai import ChatOpenAI
+
+    from qa_bot.llms import barring
+
+    vocab = {"NOT": 4183, "_IN": 2158, "_ARTICLES": 59156}
+
+    class Server(LoopbackSite):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path != path or field not in body:
+                return self._send(422 if self.path == "/tokenize" else 404, "application/json", b"{}")
+            text = body[field]
+            ids = bos + [vocab[t] for t in ("NOT", "_IN", "_ARTICLES") if text]
+            self._send(200, "application/json", json.dumps({"tokens": ids}).encode())
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Server)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        llm = ChatOpenAI(base_url=f"http://127.0.0.1:{server.server_port}/v1", model=f"m{path}{field}", api_key="k")
+        barred = barring(llm, ["NOT_IN_ARTICLES"])
+        assert barred is not None and barred.kwargs == {"logit_bias": {"4183": -100}}
+    finally:
+        server.shutdown()
 
 
 def test_token_probabilities_join_to_the_answer_when_a_character_spans_two_tokens():
