@@ -550,8 +550,9 @@ def server_first_tokens(llm: Any, words: Sequence[str]) -> tuple[int, ...]:
     servers expose beside /v1 are tried in turn: llama.cpp's ``llama-server`` and vLLM (``POST
     /tokenize``, each with its own field names), then llama-cpp-python's server (``POST
     /extras/tokenize``). Special tokens a server adds to every text (a BOS) are found by
-    tokenizing "" and left out. Asked once per server, model and words; a server without any of
-    them (api.openai.com, Ollama) gives (), and that answer is kept too."""
+    tokenizing "" and left out. Asked once per server, model and words; a server that answers
+    without any of them (api.openai.com, Ollama) gives (), and that answer is kept too. A server
+    that could not be reached gives () this time and is asked again next time."""
     base = getattr(llm, "openai_api_base", None)
     if not base or not words:
         return ()
@@ -566,18 +567,21 @@ def server_first_tokens(llm: Any, words: Sequence[str]) -> tuple[int, ...]:
     secret = getattr(llm, "openai_api_key", None)
     token = secret.get_secret_value() if secret is not None else ""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    timeout = min(10.0, float(getattr(llm, "request_timeout", None) or 10.0))
+    timeout = min(5.0, float(getattr(llm, "request_timeout", None) or 5.0))
     shapes = (  # (path, request body for a text)
         ("/tokenize", lambda text: {"content": text, "add_special": False}),
         ("/tokenize", lambda text: {"model": model, "prompt": text, "add_special_tokens": False}),
         ("/extras/tokenize", lambda text: {"model": model or None, "input": text}),
     )
     found: tuple[int, ...] = ()
+    answered = False  # whether the server replied at all (a connection refused is no answer to keep)
     with httpx.Client(timeout=timeout, headers=headers) as client:
 
         def tokens(path: str, body: Callable[[str], dict], text: str) -> list[int] | None:
+            nonlocal answered
             try:
                 reply = client.post(root + path, json=body(text))
+                answered = True
                 ids = reply.json().get("tokens") if reply.status_code == 200 else None
             except (httpx.HTTPError, ValueError, AttributeError):
                 return None
@@ -596,8 +600,9 @@ def server_first_tokens(llm: Any, words: Sequence[str]) -> tuple[int, ...]:
                     firsts.append(ids[0])
             found = tuple(firsts) if len(firsts) == len(words) else ()
             break
-    with _FIRST_TOKENS_LOCK:
-        _FIRST_TOKENS[key] = found
+    if answered:
+        with _FIRST_TOKENS_LOCK:
+            _FIRST_TOKENS[key] = found
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sys
 
@@ -210,75 +211,72 @@ def test_a_barred_marker_is_never_said_and_nothing_else_changes(where, request, 
     assert barring(object(), [prompts.NOT_FOUND]) is None
 
 
-def test_a_server_that_cannot_tokenize_is_not_barred():
-    """A server with no tokenize endpoint (a hosted API; here a loopback server that answers 404
-    to everything but chat), or none at all, leaves the model unbarred: the second look then
-    asks it as before, and nothing is sent that it would misread."""
+@contextlib.contextmanager
+def tokenizer_site(path: str | None, field: str = "", bos: tuple[int, ...] = (), port: int = 0):
+    """A loopback server that tokenizes like one kind of LLM server: only at ``path``, only for
+    requests with ``field`` (422 for another /tokenize shape, 404 elsewhere, as the real ones
+    answer); ``path`` None has no tokenizer at all (a hosted API). Yields (base URL, paths asked)."""
+    import json
     import threading
     from http.server import ThreadingHTTPServer
 
+    asked: list[str] = []
+    vocab = (4183, 2158, 59156)  # "NOT", "_IN", "_ARTICLES" in the Qwen vocabulary
+
+    class Site(LoopbackSite):
+        def do_POST(self) -> None:
+            asked.append(self.path)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path != path or field not in body:
+                return self._send(422 if self.path == "/tokenize" else 404, "application/json", b"{}")
+            ids = [*bos, *(vocab if body[field] else ())]
+            self._send(200, "application/json", json.dumps({"tokens": ids}).encode())
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/v1", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("path, field, bos", [
+    ("/tokenize", "content", ()),  # llama.cpp's llama-server: {"content", "add_special"}
+    ("/tokenize", "prompt", ()),  # vLLM: {"model", "prompt", "add_special_tokens"}
+    ("/extras/tokenize", "input", (1,)),  # llama-cpp-python's server adds a model's BOS to every text
+])
+def test_the_marker_token_is_read_from_whichever_tokenize_endpoint_the_server_has(path, field, bos):
+    """The id barred is the marker's first token in the server's own tokenizer, from the
+    endpoint that server has; a BOS the server puts before every text is not that token."""
+    from langchain_openai import ChatOpenAI
+
+    from qa_bot.llms import barring
+
+    with tokenizer_site(path, field, bos) as (url, _):
+        barred = barring(ChatOpenAI(base_url=url, model="m", api_key="k"), ["NOT_IN_ARTICLES"])
+        assert barred is not None and barred.kwargs == {"logit_bias": {"4183": -100}}
+
+
+def test_a_server_that_cannot_tokenize_is_not_barred_and_one_that_was_down_is_asked_again():
+    """A server with no tokenize endpoint (a hosted API) leaves the model unbarred, and is asked
+    only once; the second look then asks the model as before. A server that could not be
+    reached is asked again at the next decline, and barred once it is up."""
     from langchain_openai import ChatOpenAI
 
     from qa_bot.llms import barring
     from tests.conftest import closed_port
 
-    asked: list[str] = []
-
-    class NoTokenizer(LoopbackSite):
-        def do_POST(self) -> None:
-            asked.append(self.path)
-            self._send(404, "application/json", b'{"detail": "Not Found"}')
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), NoTokenizer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        hosted = ChatOpenAI(base_url=f"http://127.0.0.1:{server.server_port}/v1", model="m", api_key="k")
+    with tokenizer_site(None) as (url, asked):
+        hosted = ChatOpenAI(base_url=url, model="m", api_key="k")
         assert barring(hosted, ["NOT_IN_ARTICLES"]) is None
         assert asked == ["/tokenize", "/tokenize", "/extras/tokenize"]
-        assert barring(hosted, ["NOT_IN_ARTICLES"]) is None and len(asked) == 3  # asked once per server
-    finally:
-        server.shutdown()
+        assert barring(hosted, ["NOT_IN_ARTICLES"]) is None and len(asked) == 3
     with closed_port() as port:
         down = ChatOpenAI(base_url=f"http://127.0.0.1:{port}/v1", model="m", api_key="k")
         assert barring(down, ["NOT_IN_ARTICLES"]) is None
-
-
-@pytest.mark.parametrize("path, field, bos", [
-    ("/tokenize", "content", []),  # llama.cpp's llama-server: {"content", "add_special"}
-    ("/tokenize", "prompt", []),  # vLLM: {"model", "prompt", "add_special_tokens"}
-    ("/extras/tokenize", "input", [1]),  # llama-cpp-python's server adds a model's BOS to every text
-])
-def test_the_marker_token_is_read_from_whichever_tokenize_endpoint_the_server_has(path, field, bos):
-    """The id barred is the marker's first token in the server's own tokenizer, from the
-    endpoint that server has (each answers only its own request shape here, 422 otherwise, as
-    they do); a BOS the server puts before every text is not that token."""
-    import json
-    import threading
-    from http.server import ThreadingHTTPServer
-
-    from langchain_openai import ChatOpenAI
-
-    from qa_bot.llms import barring
-
-    vocab = {"NOT": 4183, "_IN": 2158, "_ARTICLES": 59156}
-
-    class Server(LoopbackSite):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            if self.path != path or field not in body:
-                return self._send(422 if self.path == "/tokenize" else 404, "application/json", b"{}")
-            text = body[field]
-            ids = bos + [vocab[t] for t in ("NOT", "_IN", "_ARTICLES") if text]
-            self._send(200, "application/json", json.dumps({"tokens": ids}).encode())
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Server)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        llm = ChatOpenAI(base_url=f"http://127.0.0.1:{server.server_port}/v1", model=f"m{path}{field}", api_key="k")
-        barred = barring(llm, ["NOT_IN_ARTICLES"])
-        assert barred is not None and barred.kwargs == {"logit_bias": {"4183": -100}}
-    finally:
-        server.shutdown()
+    with tokenizer_site("/tokenize", "content", port=port):
+        assert barring(down, ["NOT_IN_ARTICLES"]) is not None
 
 
 def test_token_probabilities_join_to_the_answer_when_a_character_spans_two_tokens():
