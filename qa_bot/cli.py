@@ -103,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--preset", choices=available_presets(), default=argparse.SUPPRESS,
-        help="named settings: fast (0.5B model, fewer evidence items) or quality (more evidence)",
+        help="named settings: fast (0.5B model: quicker, weaker) or quality (3-4x the evidence: about 2x the "
+             "first token, and no more right answers on the dev questions; evals/README.md)",
     )
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
 
