@@ -113,6 +113,18 @@ def test_openai_compatible_server_on_loopback(tmp_path, llama_server):
     assert os.environ.get("QA_BOT_LLM_URL") is None
 
 
+def test_a_server_model_is_barred_from_its_marker_through_logit_bias(llama_server):
+    """A model behind an OpenAI-compatible server (a real ``llama_cpp.server`` on loopback, the
+    0.5B model) is barred from its "not found" marker as the local model is: through
+    ``logit_bias``, with the token id the server's own tokenize endpoint gives."""
+    from langchain_openai import ChatOpenAI
+
+    from tests.test_llms import assert_barring_works
+
+    assert_barring_works(ChatOpenAI(base_url=llama_server, model="qwen-small", api_key="none", temperature=0,
+                                    max_tokens=24, max_retries=0))
+
+
 def test_a_server_model_is_graded_by_its_log_probabilities(llama_server):
     """The answer check through an OpenAI-compatible server reads P(yes) from the first token's
     top log-probabilities, not just the word (which would give exactly 0 or 1)."""

@@ -173,28 +173,14 @@ def test_a_lock_nobody_releases_gives_a_clear_error(tmp_path):
         pass
 
 
-@pytest.mark.integration
-@pytest.mark.slow  # loads the real 0.5B model, in this process or behind a llama.cpp server
-@pytest.mark.parametrize("where", ["local", "server"])
-def test_a_barred_marker_is_never_said_and_nothing_else_changes(where, request, tmp_path):
-    """``barring`` makes the model's "not found" marker impossible (the second look after one);
-    unbarred, the same prompt gets the marker, and a prompt that never led to it gets the same
-    answer either way. The local model is barred by its own tokenizer; a model behind an
-    OpenAI-compatible server (a real ``llama_cpp.server`` on loopback) through ``logit_bias``,
-    with the token id its tokenize endpoint gives. Real 0.5B model both ways."""
+def assert_barring_works(llm) -> None:
+    """``barring`` makes ``llm``'s "not found" marker impossible (the second look after one):
+    unbarred, an off-topic prompt gets the marker, barred it does not, and a prompt that never
+    led to it gets the same answer either way."""
     from langchain_core.messages import HumanMessage, SystemMessage
-    from langchain_openai import ChatOpenAI
 
     from qa_bot import prompts
-    from qa_bot.llms import LlamaCppChat, barring
-
-    if where == "local":
-        gguf = str(ensure_local_model(LOCAL_MODELS["small"], progress=False))
-        llm = LlamaCppChat(model_path=gguf, n_ctx=2048, max_tokens=24, state_dir=str(tmp_path / "states"),
-                           n_threads=int(WORKER_ENV.get("QA_BOT_N_THREADS", 2)))
-    else:
-        llm = ChatOpenAI(base_url=request.getfixturevalue("llama_server"), model="qwen-small", api_key="none",
-                         temperature=0, max_tokens=24, max_retries=0)
+    from qa_bot.llms import barring
 
     def ask(model, passage: str, question: str) -> str:
         return model.invoke([SystemMessage(prompts.ANSWER_SYSTEM),
@@ -209,6 +195,18 @@ def test_a_barred_marker_is_never_said_and_nothing_else_changes(where, request, 
                 "How much did the repairs cost?")
     assert ask(barred, *on_topic) == ask(llm, *on_topic)
     assert barring(object(), [prompts.NOT_FOUND]) is None
+
+
+@pytest.mark.integration
+@pytest.mark.slow  # loads the real 0.5B model
+def test_a_barred_marker_is_never_said_and_nothing_else_changes(tmp_path):
+    """The local model is barred through its own tokenizer (a llama.cpp logits processor). The
+    same for a model behind a server: tests/test_integration.py. Real 0.5B model."""
+    from qa_bot.llms import LlamaCppChat
+
+    gguf = str(ensure_local_model(LOCAL_MODELS["small"], progress=False))
+    assert_barring_works(LlamaCppChat(model_path=gguf, n_ctx=2048, max_tokens=24, state_dir=str(tmp_path / "states"),
+                                      n_threads=int(WORKER_ENV.get("QA_BOT_N_THREADS", 2))))
 
 
 @contextlib.contextmanager
