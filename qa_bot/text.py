@@ -27,6 +27,41 @@ STOPWORDS = frozenset(
 # US / U.S. are content words in news ("the US will ..."); keep them despite "us" above
 _KEEP = {"u.s", "us", "u.s.", "uk", "u.k"}
 
+# A question asks with "did" and the verb's base form ("How much did the city spend?", "Which
+# team did they beat?"); the article and the answer state the past ("spent", "beat"). The
+# stemmer joins regular forms (decide, decided) but not irregular ones, so these are read as
+# their base verb. Forms that are also common news nouns or names are left out: "rose", "saw",
+# "met" (the Met Gala), "fed" (the Fed), "sat" (the SAT), "shot" (a flu shot), "lent", "ground",
+# "wound", "bit", "lay", "bound".
+_IRREGULAR = {
+    past: base
+    for base, forms in (
+        ("spend", "spent"), ("win", "won"), ("buy", "bought"), ("sell", "sold"), ("pay", "paid"),
+        ("lose", "lost"), ("hold", "held"), ("find", "found"), ("make", "made"), ("take", "took taken"),
+        ("give", "gave given"), ("leave", "left"), ("build", "built"), ("send", "sent"), ("lead", "led"),
+        ("run", "ran"), ("begin", "began begun"), ("bring", "brought"), ("fall", "fell fallen"),
+        ("rise", "risen"), ("choose", "chose chosen"), ("catch", "caught"), ("strike", "struck stricken"),
+        ("steal", "stole stolen"), ("break", "broke broken"), ("speak", "spoke spoken"),
+        ("drive", "drove driven"), ("write", "wrote written"), ("tell", "told"), ("think", "thought"),
+        ("teach", "taught"), ("seek", "sought"), ("fight", "fought"), ("sing", "sang sung"),
+        ("throw", "threw thrown"), ("grow", "grew grown"), ("know", "knew known"), ("show", "shown"),
+        ("fly", "flew flown"), ("draw", "drew drawn"), ("eat", "ate eaten"), ("stand", "stood"),
+        ("understand", "understood"), ("hang", "hung"), ("keep", "kept"), ("sleep", "slept"), ("feel", "felt"),
+        ("deal", "dealt"), ("mean", "meant"),
+        ("hear", "heard"), ("sink", "sank sunk"), ("shake", "shook shaken"), ("freeze", "froze frozen"),
+        ("hide", "hid hidden"), ("ride", "rode ridden"), ("wear", "wore worn"), ("swear", "swore sworn"),
+        ("tear", "tore torn"), ("beat", "beaten"), ("become", "became"), ("come", "came"),
+        ("go", "went gone"), ("get", "got gotten"), ("forget", "forgot forgotten"),
+        ("withdraw", "withdrew withdrawn"), ("undergo", "underwent undergone"), ("oversee", "oversaw overseen"),
+        ("uphold", "upheld"), ("withhold", "withheld"), ("mislead", "misled"), ("flee", "fled"),
+        ("bleed", "bled"), ("bend", "bent"), ("dig", "dug"), ("stick", "stuck"),
+        ("swing", "swung"), ("sweep", "swept"), ("overtake", "overtook overtaken"), ("forbid", "forbade forbidden"),
+        ("arise", "arose arisen"), ("wake", "woke woken"), ("blow", "blew blown"), ("swim", "swam swum"),
+        ("drink", "drank drunk"), ("ring", "rang rung"), ("slide", "slid"), ("shine", "shone"),
+    )
+    for past in forms.split()
+}
+
 _WORD = re.compile(r"[A-Za-z][A-Za-z.'’-]*[A-Za-z]|[A-Za-z]")
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _STEMMER = None
@@ -55,7 +90,7 @@ def content_words(text: str) -> set[str]:
         lw = lw.replace(".", "")
         if lw in STOPWORDS or len(lw) < 2:
             continue
-        words.append(lw)
+        words.append(_IRREGULAR.get(lw, lw))
     return stem(words)
 
 

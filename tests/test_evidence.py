@@ -89,3 +89,14 @@ def test_a_date_taken_from_the_dateline_is_supported(embedder):
     assert kept
 
 
+
+
+def test_the_sentence_stating_what_a_did_question_asks_is_shown_though_its_verb_is_irregular():
+    """"How much did the town spend?" is answered by "... it spent $4.2 million": the base
+    verb of the question is the past tense of the answer, which the stemmer alone does not join."""
+    text = ("The town reopened its bridge on Tuesday. Crowds cheered at the ribbon cutting. "
+            "Over two years it spent $4.2 million.")
+    evidence = _evidence("Harbor Town Celebrates", text)
+    shown = [e.text for e in select_evidence("How much did the town spend on its bridge?", [evidence[0].passage])]
+    assert any("$4.2 million" in t for t in shown)
+    assert not any("ribbon" in t for t in shown)  # a sentence that bears on nothing is still left out

@@ -11,6 +11,7 @@ from qa_bot.text import (
     MONTH_PATTERN,
     cite_mark,
     cited_numbers,
+    content_words,
     plain,
     strip_citations,
 )
@@ -46,3 +47,19 @@ def test_months_written_out_or_abbreviated():
 def test_plain_compares_text_whatever_its_punctuation_and_case():
     assert plain("U.S. tariffs — “25%” on CARS!") == "u s tariffs 25 on cars"
     assert plain("The Mayor’s plan") == plain("the mayor's PLAN")
+
+
+def test_a_question_s_base_verb_meets_the_article_s_irregular_past():
+    """Questions ask with "did" and the base verb; news states the past tense."""
+    asked = content_words("How much did the town spend, and which team did it beat? Who won?")
+    stated = content_words("The town spent $4 million. The Hawks had beaten the Owls and won the cup.")
+    assert {"spend", "beat", "win"} <= asked & stated
+    # regular verbs were already one word to the stemmer
+    assert content_words("Who did the council decide to hire?") & content_words("It decided on Ana Ruiz.")
+
+
+def test_past_forms_that_are_also_news_nouns_stay_themselves():
+    assert not content_words("Who hosted the Met Gala?") & content_words("The board will meet on Friday.")
+    assert not content_words("Which flu shot is approved?") & content_words("Police shoot at the car.")
+    assert not content_words("Who won the Rose Bowl?") & content_words("Prices rise again.")
+    assert not content_words("When is the SAT?") & content_words("Crowds sit on the lawn.")
