@@ -593,7 +593,7 @@ class Assistant:
         if why == "model_not_found":
             from .llms import barring
 
-            barred = barring(self.llm, [prompts.NOT_FOUND])
+            barred = barring(self.llm, prompts.NOT_FOUND_SPELLINGS)
             if barred is not None:
                 return more or evidence, "", barred
         return more, "", None

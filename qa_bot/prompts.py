@@ -13,6 +13,11 @@ only the evidence, the date and the question are read anew for each question.
 # A token the model emits instead of an answer; the code turns it into ABSTAIN_TEXT.
 # A fixed marker is easier for a small model to produce verbatim than a sentence.
 NOT_FOUND = "NOT_IN_ARTICLES"
+# How the model may also spell it. Barred from "NOT", the 1.5B model wrote "Not_IN_ARTICLES"
+# (policy.model_declined reads every case as a decline), so the second look bars the first token
+# of each spelling (assistant._second_look, llms.barring): "NOT", "Not", "not" with no space
+# before them. " not" (the negation inside a sentence) is another token and stays free.
+NOT_FOUND_SPELLINGS = (NOT_FOUND, NOT_FOUND.capitalize(), NOT_FOUND.lower())
 
 ANSWER_SYSTEM = f"""You answer questions about news articles using ONLY the numbered passages given.
 Rules:

@@ -166,14 +166,15 @@ def test_a_declined_draft_gets_a_second_look_with_more_evidence(assistant_with):
 
 def _marker_model(answer: str, bars_tokens: bool):
     """A fake model that says the marker unless it is barred from it, and then says ``answer``;
-    ``bars_tokens``: whether it can be barred (the local model can, a server cannot)."""
+    ``bars_tokens``: whether it can be barred (the local model can, a server cannot). Barred from
+    "NOT_IN_ARTICLES" alone, it writes "Not_IN_ARTICLES", as the 1.5B model did."""
     from typing import ClassVar
 
     from langchain_core.language_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
     from langchain_core.outputs import ChatGeneration, ChatResult
 
-    from qa_bot.prompts import NOT_FOUND
+    from qa_bot.prompts import NOT_FOUND, NOT_FOUND_SPELLINGS
 
     can = bars_tokens
 
@@ -184,7 +185,10 @@ def _marker_model(answer: str, bars_tokens: bool):
         def _generate(self, messages, stop=None, run_manager=None, **kwargs):
             bar = tuple(kwargs.get("bar", ()))
             self.barred.append(bar)
-            text = answer if NOT_FOUND in bar else NOT_FOUND
+            if set(NOT_FOUND_SPELLINGS) <= set(bar):
+                text = answer
+            else:
+                text = "Not_IN_ARTICLES" if NOT_FOUND in bar else NOT_FOUND
             return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
     return Marker(messages=iter([]), barred=[])
@@ -211,7 +215,7 @@ def test_a_not_found_is_asked_again_without_the_marker_and_the_checker_judges_wh
     if answered:
         assert "11,000" in ans.text and ans.citations
         assert [e.reason for e in events if isinstance(e, Retry)] == ["model_not_found"]
-        assert llm.barred == [(), ("NOT_IN_ARTICLES",)]
+        assert llm.barred == [(), ("NOT_IN_ARTICLES", "Not_in_articles", "not_in_articles")]
     else:
         assert ans.text.startswith("The articles don't say")
     if not bars_tokens:

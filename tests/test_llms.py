@@ -179,7 +179,7 @@ def assert_barring_works(llm) -> None:
     led to it gets the same answer either way."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    from qa_bot import prompts
+    from qa_bot import policy, prompts
     from qa_bot.llms import barring
 
     def ask(model, passage: str, question: str) -> str:
@@ -189,12 +189,13 @@ def assert_barring_works(llm) -> None:
 
     off_topic = ("The Harbor Bridge reopened on Monday.", "Who won the chess olympiad in Oslo?")
     assert prompts.NOT_FOUND in ask(llm, *off_topic)
-    barred = barring(llm, [prompts.NOT_FOUND])
-    assert barred is not None and prompts.NOT_FOUND not in ask(barred, *off_topic)
+    barred = barring(llm, prompts.NOT_FOUND_SPELLINGS)
+    # in no spelling: barred from "NOT" alone, the 1.5B model wrote "Not_IN_ARTICLES"
+    assert barred is not None and not policy.model_declined(ask(barred, *off_topic))
     on_topic = ("The Harbor Bridge reopened on Monday after repairs that cost $48.5 million.",
                 "How much did the repairs cost?")
     assert ask(barred, *on_topic) == ask(llm, *on_topic)
-    assert barring(object(), [prompts.NOT_FOUND]) is None
+    assert barring(object(), prompts.NOT_FOUND_SPELLINGS) is None
 
 
 @pytest.mark.integration
