@@ -89,8 +89,6 @@ def test_a_date_taken_from_the_dateline_is_supported(embedder):
     assert kept
 
 
-
-
 def test_the_sentence_stating_what_a_did_question_asks_is_shown_though_its_verb_is_irregular():
     """"How much did the town spend?" is answered by "... it spent $4.2 million": the base
     verb of the question is the past tense of the answer, which the stemmer alone does not join."""
