@@ -37,7 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa_bot.evaluation import contains_gold
+from qa_bot.evaluation import is_right as scored_right
+from qa_bot.question import new_words
 from qa_bot.text import content_words, strip_citations
 
 Signal = Callable[[dict], float | None]
@@ -49,7 +50,7 @@ def load(run: Path) -> list[dict]:
 
 
 def is_right(r: dict) -> bool:
-    return r["answerable"] and not r["abstained"] and contains_gold(r["answer"], r["gold"])
+    return r["answerable"] and scored_right(r)
 
 
 def word_tokens(probs: Sequence[Sequence]) -> list[tuple[str, list[float]]]:
@@ -98,10 +99,6 @@ def answer_check(r: dict) -> float | None:
     return r.get("answer_check")
 
 
-def new_words(answer: str, question: str) -> set[str]:
-    return content_words(strip_citations(answer)) - content_words(question)
-
-
 def agrees_with(other: list[dict]) -> Signal:
     by_id = {r["id"]: r for r in other}
 
@@ -109,7 +106,7 @@ def agrees_with(other: list[dict]) -> Signal:
         o = by_id.get(r["id"])
         if o is None:
             return None
-        mine = new_words(r["answer"], r["question"])
+        mine = new_words(strip_citations(r["answer"]), r["question"])
         if o["abstained"] or not mine:
             return 0.0
         return 1.0 if len(mine & content_words(o["answer"])) >= len(mine) / 2 else 0.0

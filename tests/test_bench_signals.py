@@ -70,5 +70,6 @@ def test_agreement_with_another_run_is_a_signal_and_the_script_prints_each(tmp_p
     assert signals.main([str(tmp_path / "a"), "--other", str(tmp_path / "b"), "--declines"]) == 0
     out = capsys.readouterr().out
     assert "2 answered, 1 right" in out
-    assert "agrees:b" in out and "1.000" in out  # the other run agreed with the right answer only
+    agreement = next(line for line in out.splitlines() if line.startswith("agrees:b"))
+    assert agreement.split()[1:] == ["1", "1", "1.000"]  # 1 right, 1 wrong; it agreed with the right one only
     assert "right lost   0, wrong declined   1" in out
