@@ -15,6 +15,7 @@ import math
 import re
 import string
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +89,10 @@ def normalize(text: str) -> str:
         return str(int(value)) if value.is_integer() else str(value)
 
     t = re.sub(r"(\d+(?:\.\d+)?)\s*(thousand|million|billion|trillion)\b", scale, t)
-    t = "".join(" " if c in string.punctuation and c != "." else c for c in t)
+    # Every punctuation mark, not only ASCII: curly quotes and dashes ("“Jaws”", "84–82") are
+    # punctuation too, and a gold answer written with them must still match an answer without them.
+    t = "".join(" " if c != "." and (c in string.punctuation or unicodedata.category(c)[0] == "P") else c
+                for c in t)
     t = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", t)  # keep decimal points only
     t = re.sub(r"\b(a|an|the)\b", " ", t)
     return " ".join(t.split())

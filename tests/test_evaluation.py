@@ -31,6 +31,10 @@ def test_normalisation_handles_number_formats_case_and_articles():
     assert not ev.contains_gold("about 1100 cars", ["11,000"])
     assert not ev.contains_gold("Marchand", ["March"])  # whole words only
     assert ev.contains_gold("Pellston and Dunmore share the bridge", ["Pellston & Dunmore"])
+    # typographic quotes and dashes are punctuation like their ASCII forms
+    assert ev.contains_gold('Her pick is "Harbor Lights," the 1975 film.', ["\u201cHarbor Lights\u201d"])
+    assert ev.contains_gold("They won 84\u201382 at home.", ["84-82"])
+    assert not ev.contains_gold('Her pick is "Harbor Nights."', ["\u201cHarbor Lights\u201d"])
     assert ev.token_f1("Steven Mnuchin", "Mnuchin") == pytest.approx(2 / 3)
 
 
