@@ -90,14 +90,29 @@ def content_words(text: str) -> set[str]:
 
 
 
+# A Roman numeral that numbers the word before it: "World War II", "Super Bowl LIX", "type Ib"
+# (a sub-type letter a-c may follow). Only I, V, X and L, so "Washington, DC" is no 600, and a
+# lone letter only as "I" with a sub-type letter, so neither the pronoun "I" nor "X" the company
+# is read as a number.
+_ROMAN = re.compile(r"(?<=[A-Za-z] )(?:(?=[IVXL]{2})(?:XL|L?X{0,3})(?:IX|IV|V?I{0,3})|I(?=[abc]\b))[abc]?\b")
+_ROMAN_VALUE = {"I": 1, "V": 5, "X": 10, "L": 50}
+
+
+def _roman(numeral: str) -> int:
+    values = [_ROMAN_VALUE[c] for c in numeral]
+    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
+
+
 def numbers(text: str) -> set[str]:
-    """Numbers written in ``text``, normalised: "11,000" -> "11000", "2.50" -> "2.5"."""
+    """Numbers written in ``text``, normalised: "11,000" -> "11000", "2.50" -> "2.5", and a Roman
+    numeral after a word as its value ("type Ib" and "type 1b" both hold "1")."""
     out = set()
     for m in _NUMBER.findall(text):
         n = m.replace(",", "").rstrip(".")
         if "." in n:
             n = n.rstrip("0").rstrip(".")
         out.add(n)
+    out.update(str(_roman(m.rstrip("abc"))) for m in _ROMAN.findall(text) if m.rstrip("abc"))
     return out
 
 

@@ -107,6 +107,17 @@ def test_a_premise_number_is_not_vouched_for_where_the_cited_passage_gives_anoth
     assert S.score(answer, [this_year], premise_terms(question, [this_year, *elsewhere])).supported
 
 
+def test_a_number_written_as_a_roman_numeral_is_the_same_number():
+    """Questions write "Phase 3", articles "Phase III": one number, whichever way it is written."""
+    question = "Which firm's Phase 3 trial of the flu vaccine was halted?"
+    cited = "Orvell Labs halted its Phase III trial of the flu vaccine on Monday."
+    answer = "Orvell Labs's Phase 3 trial of the flu vaccine was halted."
+    assert S.score(answer, [cited], premise_terms(question, [cited])).supported
+    # a different number is still a different number
+    wrong = "Orvell Labs halted its Phase II trial of the flu vaccine on Monday."
+    assert not S.score(answer, [wrong], premise_terms(question, [wrong])).supported
+
+
 def test_which_citations_are_useful_is_one_rule_for_the_answer_the_checker_and_the_judge():
     from qa_bot.fidelity import needed_citations, useful_citations
 

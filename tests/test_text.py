@@ -12,6 +12,7 @@ from qa_bot.text import (
     cite_mark,
     cited_numbers,
     content_words,
+    numbers,
     plain,
     strip_citations,
 )
@@ -65,3 +66,15 @@ def test_a_past_form_elsewhere_stays_itself():
     # "did" reaches its own clause's verb, not a verb far after it
     assert "spent" not in content_words("What did the report, released by the city council after a long "
                                         "public hearing on Monday, say they would spend?")
+
+
+def test_a_roman_numeral_after_a_word_is_its_number():
+    assert numbers("Super Bowl LIX and World War II") == numbers("Super Bowl 59 and World War 2") == {"59", "2"}
+    assert numbers("the type Ib strain") == numbers("the type 1b strain") == {"1"}
+    assert numbers("Super Bowl XLIX, Pope Leo XIV") == {"49", "14"}
+
+
+def test_letters_that_only_look_like_roman_numerals_are_no_number():
+    for text in ("Then I went home.", "Twitter, now X, said so.", "Washington, DC", "Xi Jinping met La Nina "
+                 "experts in Alexandria, Va.", "What Is Known", "the VIX index", "size XXL"):
+        assert numbers(text) == set(), text
