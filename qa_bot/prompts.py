@@ -49,6 +49,7 @@ RETRY_NOTE = '(Not "{draft}": {fault}. Say {wants}.)'
 RETRY_WANTS = {"name": "the name", "person": "the name", "place": "the place", "time": "the date or time",
                "quantity": "the number"}
 RETRY_WANTS_DEFAULT = "the specific answer"
+RETRY_WANTS_SHARE = "the percentage"  # "what percentage / proportion / share" questions
 RETRY_FAULTS = {
     "repeats_question": "that only repeats the question",
     "not_an_answer": "that does not give {wants}",

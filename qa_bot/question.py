@@ -10,7 +10,8 @@ already contain:
 
 * ``time`` ("when", "what year", "how long"): a date, a weekday, a month, a time word;
 * ``quantity`` ("how many/much", "what percentage"): a number that is not a year, or an amount
-  word ("two", "doubled");
+  word ("two", "doubled"); for a share ("what percentage", "what proportion"), one given as a
+  share ("12%", "a third", "one in five");
 * ``person`` ("who", "which official"), ``place`` ("where", "in which country"), ``name``
   ("which company", "what is the name of"): a capitalised name;
 * ``thing`` (any other "which ..."): a content word. A number alone answers no "which": "the
@@ -53,10 +54,21 @@ _ASKS_TIME = re.compile(
 )
 _ASKS_QUANTITY = re.compile(
     r"\bhow (?:many|much|old|far|big|large|tall|high|fast|heavy)\b"
-    r"|\bwhat (?:percentage|percent|share|proportion|number|amount|sum|price|rate|figure)\b"
+    r"|\bwhat (?:percentage|percent|share|proportion|fraction|number|amount|sum|price|rate|figure)\b"
     r"|\bin (?:dollars|euros|pounds|yuan|tons|tonnes|percent)\b",
     re.IGNORECASE,
 )
+# A share of a whole is asked for by its unit, and given as a percentage or a fraction.
+_ASKS_SHARE = re.compile(r"\bwhat (?:percentage|percent|share|proportion|fraction)\b|\bby what percent", re.I)
+_SHARE = re.compile(r"%|\bper ?cent\b|\bpercentage points?\b|\b(?:half|third|thirds|quarter|quarters|fifth|fifths|"
+                    r"tenth|tenths)\b|\b(?:one|two|three|four|\d+) (?:in|out of) (?:every )?\w+", re.I)
+
+
+def asks_share(question: str) -> bool:
+    """Does a quantity question ask for a share of a whole ("what percentage", "what proportion")?"""
+    return bool(_ASKS_SHARE.search(question))
+
+
 # Nouns for people and for places: "which official", "in which country". Their answers are names.
 _PERSON_KINDS = (
     "person|people|man|men|woman|women|singer|rapper|actor|actress|artist|author|musician|celebrity|star|player|"
@@ -238,6 +250,9 @@ def gives_kind(answer: str, kind: str, question: str) -> bool:
     years = set(YEAR.findall(answer))
     new_numbers = numbers(answer) - numbers(question)
     if kind == "quantity":
+        if asks_share(question):
+            # "what percentage" asks for a share: "43.8 million people" is an amount, not a share
+            return bool(_SHARE.findall(answer)) and bool(new_numbers or _quantity_tokens(answer) - _quantity_tokens(question))
         # a year is a time, not an amount: "In 2021, it grew" says nothing about how much
         amounts = {n for n in new_numbers if n not in years}
         return bool(amounts or _quantity_tokens(answer) - _quantity_tokens(question))

@@ -57,6 +57,30 @@ def test_a_dotted_abbreviation_is_the_name_the_question_wrote_without_dots(answe
     assert analyse(question).gives(answer) is bool(found)
 
 
+@pytest.mark.parametrize(
+    "answer, gives",
+    [
+        ("About 62% of the town's homes have it [1].", True),
+        ("Roughly a third of households do [1].", True),
+        ("One in five homes does [1].", True),
+        ("4,800 homes have it [1].", False),  # an amount is not a share of a whole
+        ("The percentage is small [1].", False),
+    ],
+)
+def test_a_question_for_a_percentage_is_answered_by_a_share(answer, gives):
+    assert analyse("What percentage of homes in Pellston have fast broadband?").gives(answer) is gives
+    # asked "how many", the amount is the answer
+    assert analyse("How many homes in Pellston have fast broadband?").gives("4,800 homes have it [1].")
+
+
+def test_the_second_look_after_an_amount_asks_for_the_percentage():
+    from qa_bot.policy import retry_note
+
+    note = retry_note("not_an_answer", "What share of voters backed the plan?", "12,000 voters backed it [1].")
+    assert "the percentage" in note and "12,000 voters backed it" in note
+    assert "the number" in retry_note("not_an_answer", "How many voters backed the plan?", "Voters backed it [1].")
+
+
 def test_analyse_builds_the_question_once_with_its_window():
     q = analyse("Which team won the title this week?", dt.date(2024, 6, 20))
     assert q.kind == "name" and q.window is not None and q.window.start == dt.date(2024, 6, 10)
