@@ -328,13 +328,23 @@ class LlamaCppChat(BaseChatModel):
         llama_restore(llama, ids, state)
 
     def _ensure_prefix(self, messages: list[dict]) -> None:
-        """Before a call that starts with ``prefix_system``: put its KV state back if the cache lost it."""
+        """Before a call that starts with ``prefix_system``: put its KV state back if the cache lost
+        it, and keep no more than it.
+
+        llama-cpp-python would reuse the longest start the new prompt shares with the previous
+        one, a few tokens past the system prompt or many (a second look repeats evidence), and
+        the rest is read in other batches: float sums in another order, which flipped near-tie
+        tokens, so one question got another answer depending on the question before it
+        (evals/README.md, "Drafts are not exactly reproducible"). Read from the same point every
+        time, the same prompt gives the same answer.
+        """
         if self._prefix is None or not messages or messages[0]["content"] != self.prefix_system:
             return
         ids = self._prefix[0]
         llama = self._llama
         if llama.n_tokens >= len(ids) and (llama.input_ids[: len(ids)] == ids).all():
-            return
+            if llama.n_tokens == len(ids) or llama_keep_first(llama, len(ids)):
+                return
         try:
             self._restore_prefix(llama)
         except InternalsChanged:

@@ -115,6 +115,39 @@ def test_saved_system_prefix_is_restored_and_changes_no_answer(tmp_path):
 
 @pytest.mark.integration
 @pytest.mark.slow  # loads the real 0.5B model
+def test_a_prompt_gets_the_same_answer_whatever_was_asked_before(tmp_path):
+    """The same passages and question give the same draft, to the last probability, whichever
+    question came before. Reusing the previous prompt's longer shared start (the passages here)
+    read the rest in other batches, and the probabilities moved by ~0.02: enough to flip a
+    near-tie token, and an eval's answer with it. Real 0.5B model."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from qa_bot import prompts
+    from qa_bot.llms import LlamaCppChat
+
+    gguf = str(ensure_local_model(LOCAL_MODELS["small"], progress=False))
+    llm = LlamaCppChat(model_path=gguf, n_ctx=2048, max_tokens=16, state_dir=str(tmp_path),
+                       prefix_system=prompts.ANSWER_SYSTEM, n_threads=int(WORKER_ENV.get("QA_BOT_N_THREADS", 2)))
+    passages = ("Passages:\n[1] Bridge Reopens (2024-05-14)\nThe Harbor Bridge reopened on Monday after repairs "
+                "that cost $48.5 million. About 11,000 vehicles a day will cross it, and a toll of $2 applies "
+                "until the end of 2026.\n[2] Ferry Schedule Changes (2024-05-20)\nThe Gull Island ferry will run "
+                "every 40 minutes in summer.\n\n")
+
+    def ask(question: str) -> list[tuple[str, float]]:
+        llm.invoke([SystemMessage(prompts.ANSWER_SYSTEM),
+                    HumanMessage(f"{passages}Question: {question}\nAnswer (cite passages like [1]):")])
+        return llm.last_token_probs
+
+    asked = "How many vehicles a day will cross the bridge?"
+    first = ask(asked)
+    assert "11,000" in "".join(t for t, _ in first)
+    for before in ("How much did the repairs cost?", "When does the toll end?", "How often does the ferry run?"):
+        ask(before)
+        assert ask(asked) == first, before
+
+
+@pytest.mark.integration
+@pytest.mark.slow  # loads the real 0.5B model
 def test_one_thread_means_one_thread_for_reading_the_prompt_too():
     """llama-cpp-python reads prompts with one thread per CPU unless told otherwise; a model set to
     one thread (a test worker, or a second process sharing the machine) must use one for both,
