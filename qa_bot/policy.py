@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 
 from . import prompts
 from .config import Settings
-from .question import analyse, asks_share, new_names, new_words
+from .question import analyse, new_names, new_words
 from .text import content_words, name_present, names, numbers, strip_citations, words_of
 from .types import AnswerSentence, Article, DateRange, Evidence, Passage
 
@@ -180,9 +180,8 @@ def retry_note(why: str, question: str, draft: str) -> str:
     """
     if why not in prompts.RETRY_FAULTS:
         return ""
-    kind = analyse(question).kind or ""
-    wants = prompts.RETRY_WANTS_SHARE if kind == "quantity" and asks_share(question) else \
-        prompts.RETRY_WANTS.get(kind, prompts.RETRY_WANTS_DEFAULT)
+    asked = analyse(question)
+    wants = prompts.RETRY_WANTS_SHARE if asked.share else prompts.RETRY_WANTS.get(asked.kind or "", prompts.RETRY_WANTS_DEFAULT)
     quoted = " ".join(strip_citations(draft).split())
     if len(quoted) > 200:
         quoted = quoted[:200].rsplit(" ", 1)[0] + " ..."

@@ -252,7 +252,7 @@ def gives_kind(answer: str, kind: str, question: str) -> bool:
     if kind == "quantity":
         if asks_share(question):
             # "what percentage" asks for a share: "43.8 million people" is an amount, not a share
-            return bool(_SHARE.findall(answer)) and bool(new_numbers or _quantity_tokens(answer) - _quantity_tokens(question))
+            return bool(_SHARE.search(answer)) and bool(new_numbers or _quantity_tokens(answer) - _quantity_tokens(question))
         # a year is a time, not an amount: "In 2021, it grew" says nothing about how much
         amounts = {n for n in new_numbers if n not in years}
         return bool(amounts or _quantity_tokens(answer) - _quantity_tokens(question))
@@ -312,6 +312,7 @@ class Question:
     names: frozenset[str]
     numbers: frozenset[str]
     kind: str | None  # see the module docstring
+    share: bool  # a quantity asked for as a share of a whole ("what percentage"): answered by one
     window: DateRange | None  # the dates a "this week" question is about
     names_own_date: bool
 
@@ -329,7 +330,8 @@ def analyse(text: str, today: dt.date | None = None) -> Question:
         words=frozenset(content_words(text)),
         names=frozenset(names(text)),
         numbers=frozenset(numbers(text)),
-        kind=asked_kind(text),
+        kind=(kind := asked_kind(text)),
+        share=kind == "quantity" and asks_share(text),
         window=recency_window(text, today),
         names_own_date=names_own_date(text),
     )

@@ -94,7 +94,7 @@ def content_words(text: str) -> set[str]:
 # (a sub-type letter a-c may follow). Only I, V, X and L, so "Washington, DC" is no 600, and a
 # lone letter only as "I" with a sub-type letter, so neither the pronoun "I" nor "X" the company
 # is read as a number.
-_ROMAN = re.compile(r"(?<=[A-Za-z] )(?:(?=[IVXL]{2})(?:XL|L?X{0,3})(?:IX|IV|V?I{0,3})|I(?=[abc]\b))[abc]?\b")
+_ROMAN = re.compile(r"(?<=[A-Za-z] )((?=[IVXL]{2})(?:XL|L?X{0,3})(?:IX|IV|V?I{0,3})|I(?=[abc]\b))[abc]?\b")
 _ROMAN_VALUE = {"I": 1, "V": 5, "X": 10, "L": 50}
 
 
@@ -112,7 +112,7 @@ def numbers(text: str) -> set[str]:
         if "." in n:
             n = n.rstrip("0").rstrip(".")
         out.add(n)
-    out.update(str(_roman(m.rstrip("abc"))) for m in _ROMAN.findall(text) if m.rstrip("abc"))
+    out.update(str(_roman(m)) for m in _ROMAN.findall(text) if m)  # the numeral, without its sub-type letter
     return out
 
 
