@@ -27,7 +27,10 @@ if TYPE_CHECKING:  # LangChain is imported when a chain is built: `qa-bot librar
     from langchain_core.runnables import Runnable
 
 _ONLY_CITES = re.compile(rf"^(\s*{CITE_MARK}\s*)+[.!?]?\s*$")
-_WRAPPER = re.compile(r"^(?:according to|based on|as stated in|per) (?:the )?(?:passages?|articles?|evidence)\s*,?\s*", re.I)
+# "According to passage [1], X" or "According to [1], X": a lead-in that names the source, which the
+# citation already does. The second form is left as "According to, X" once its mark is read.
+_WRAPPER = re.compile(r"^(?:according to|based on|as stated in|as reported in|per|in)"
+                      r"(?: (?:the )?(?:passages?|articles?|evidence)\s*,?|\s*,)\s*", re.I)
 
 
 def format_evidence(evidence: Sequence[Evidence]) -> str:

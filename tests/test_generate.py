@@ -43,6 +43,13 @@ def test_parse_draft_reads_citation_forms_and_drops_out_of_range():
     assert parse_draft("Answer: It reopened on Monday [1].", 1).sentences == [("It reopened on Monday.", (1,))]
     # "According to passage [2], ..." is about the prompt, not the news: the citation says where
     assert parse_draft("According to passage [2], the toll is $2.", 2).sentences == [("The toll is $2.", (2,))]
+    # ... and so is a bare mark as the source: no "According to, the toll ..." left behind
+    assert parse_draft("According to [2], the toll is $2.", 2).sentences == [("The toll is $2.", (2,))]
+    assert parse_draft("In [1], the toll is $2.", 2).sentences == [("The toll is $2.", (1,))]
+    # a lead-in with an object of its own is the answer's wording, kept as written
+    assert parse_draft("According to the mayor, the toll is $2 [1].", 2).sentences == [
+        ("According to the mayor, the toll is $2.", (1,))]
+    assert parse_draft("In 2026, the toll is $2 [1].", 2).sentences == [("In 2026, the toll is $2.", (1,))]
 
 
 def test_supported_answer_keeps_citations_and_maps_them_to_passages(assistant_with):
