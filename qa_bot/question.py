@@ -240,8 +240,9 @@ def new_words(answer: str, question: str) -> set[str]:
     return content_words(answer) - content_words(question) - VAGUE
 
 
-def gives_kind(answer: str, kind: str, question: str) -> bool:
-    """Does ``answer`` contain a ``kind`` (module docstring) the question did not already state?"""
+def gives_kind(answer: str, kind: str, question: str, share: bool = False) -> bool:
+    """Does ``answer`` contain a ``kind`` (module docstring) the question did not already state?
+    ``share``: the quantity is asked for as a share of a whole (``Question.share``)."""
     answer = strip_citations(answer)
     if kind in NAMED:
         return bool(new_names(answer, question) or quoted_terms(answer, question))
@@ -250,7 +251,7 @@ def gives_kind(answer: str, kind: str, question: str) -> bool:
     years = set(YEAR.findall(answer))
     new_numbers = numbers(answer) - numbers(question)
     if kind == "quantity":
-        if asks_share(question):
+        if share:
             # "what percentage" asks for a share: "43.8 million people" is an amount, not a share
             return bool(_SHARE.search(answer)) and bool(new_numbers or _quantity_tokens(answer) - _quantity_tokens(question))
         # a year is a time, not an amount: "In 2021, it grew" says nothing about how much
@@ -319,7 +320,7 @@ class Question:
     def gives(self, text: str) -> bool:
         """Does ``text`` hold a thing of the kind asked for, beyond the question's own? (True when
         the question asks for no particular kind.)"""
-        return self.kind is None or gives_kind(text, self.kind, self.text)
+        return self.kind is None or gives_kind(text, self.kind, self.text, self.share)
 
 
 @functools.lru_cache(maxsize=512)
