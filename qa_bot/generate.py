@@ -29,8 +29,10 @@ if TYPE_CHECKING:  # LangChain is imported when a chain is built: `qa-bot librar
 _ONLY_CITES = re.compile(rf"^(\s*{CITE_MARK}\s*)+[.!?]?\s*$")
 # "According to passage [1], X" or "According to [1], X": a lead-in that names the source, which the
 # citation already does. The second form is left as "According to, X" once its mark is read.
-_WRAPPER = re.compile(r"^(?:according to|based on|as stated in|as reported in|per|in)"
-                      r"(?: (?:the )?(?:passages?|articles?|evidence)\s*,?|\s*,)\s*", re.I)
+# "In" only with its comma: "In evidence given in court, X" is the answer's own wording.
+_SOURCE = r"(?: (?:the )?(?:passages?|articles?|evidence)\b)"
+_WRAPPER = re.compile(rf"^(?:(?:according to|based on|as stated in|as reported in|per)(?:{_SOURCE}\s*,?|\s*,)"
+                      rf"|in{_SOURCE}?\s*,)\s*", re.I)
 
 
 def format_evidence(evidence: Sequence[Evidence]) -> str:

@@ -50,6 +50,9 @@ def test_parse_draft_reads_citation_forms_and_drops_out_of_range():
     assert parse_draft("According to the mayor, the toll is $2 [1].", 2).sentences == [
         ("According to the mayor, the toll is $2.", (1,))]
     assert parse_draft("In 2026, the toll is $2 [1].", 2).sentences == [("In 2026, the toll is $2.", (1,))]
+    assert parse_draft("In evidence given in court, the toll is $2 [1].", 2).sentences == [
+        ("In evidence given in court, the toll is $2.", (1,))]
+    assert parse_draft("In the articles, the toll is $2 [1].", 2).sentences == [("The toll is $2.", (1,))]
 
 
 def test_supported_answer_keeps_citations_and_maps_them_to_passages(assistant_with):
