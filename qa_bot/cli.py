@@ -262,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "probability; default when installed), server (QA_BOT_JUDGE_URL), lexical (the answer side's "
                    "own checker)")
     p.add_argument("--compare", type=Path, metavar="OLD",
-                   help="an earlier results.json: print each metric old -> new, then the questions each run got "
+                   help="an earlier results.json: print each metric old -> new, where the answers went in each "
+                        "(right; wrong or declined with the gold shown or not), then the questions each run got "
                         "right that the other got wrong (and the same for declines), with an exact McNemar p; "
                         "also written to OUT/compare.md")
     p.add_argument("--fail-under", nargs="+", default=[], metavar="METRIC=VALUE",

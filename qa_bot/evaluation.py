@@ -158,6 +158,46 @@ def is_right(r: dict[str, Any]) -> bool:
     return not r["abstained"] and contains_gold(r["answer"], r["gold"])
 
 
+# Where each question's answer went, in report order. "Gold shown": a gold answer is in the
+# evidence the model was shown, so a wrong answer or a decline there is the reader's or the
+# checker's, and one without it is retrieval's or evidence selection's.
+OUTCOMES = ("right", "wrong, gold shown", "wrong, gold not shown", "declined, gold shown",
+            "declined, gold not shown", "unanswerable, declined", "unanswerable, answered")
+
+
+def outcome(r: dict[str, Any]) -> str:
+    """One of ``OUTCOMES`` for a record."""
+    if not r["answerable"]:
+        return f"unanswerable, {'declined' if r['abstained'] else 'answered'}"
+    if is_right(r):
+        return "right"
+    if "shown" not in r:  # a record from before the evidence was recorded
+        shown = "evidence not recorded"
+    else:
+        shown = "gold shown" if contains_gold(" ".join(r["shown"]), r["gold"]) else "gold not shown"
+    return f"{'declined' if r['abstained'] else 'wrong'}, {shown}"
+
+
+def outcome_counts(records: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """How many questions went each way (every one of ``OUTCOMES`` listed, zeros included)."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    for r in records:
+        kind = outcome(r)
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def decline_reasons(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """For each "declined" outcome, how many declines gave each reason (``Answer.abstain_reason``)."""
+    out: dict[str, dict[str, int]] = {}
+    for r in records:
+        if r["abstained"] and r["answerable"]:
+            why = r.get("abstain_reason") or "reason not recorded"
+            box = out.setdefault(outcome(r), {})
+            box[why] = box.get(why, 0) + 1
+    return out
+
+
 def _answer_precision(records: Sequence[dict[str, Any]]) -> float | None:
     """Right answers over every answer given, to answerable and unanswerable questions alike:
     how far a user can trust an answer that is not a decline."""
@@ -361,7 +401,8 @@ def fmt_metric(v: float | None) -> str:
 def write_results(out: Path, records: list[dict], meta: dict[str, Any]) -> dict[str, Any]:
     metrics = compute_metrics(records)
     intervals = bootstrap_intervals(records)
-    results = {"meta": meta, "metrics": metrics, "intervals": intervals, "records": records}
+    results = {"meta": meta, "metrics": metrics, "intervals": intervals, "outcomes": outcome_counts(records),
+               "records": records}
     (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     _plots(out, metrics, records)
     _reports(out, metrics, records, meta, intervals)
@@ -412,6 +453,16 @@ def _interval(intervals: dict, m: str) -> str:
     return f"{lo_hi[0]:.3f}-{lo_hi[1]:.3f}" if lo_hi else ""
 
 
+def _outcome_cells(records: list[dict]) -> list[tuple[str, str]]:
+    """Each outcome with its count, a decline's reasons after it: "6 (unsupported 4, repeats_question 2)"."""
+    reasons = decline_reasons(records)
+    cells = []
+    for kind, n in outcome_counts(records).items():
+        why = sorted(reasons.get(kind, {}).items(), key=lambda kv: -kv[1])
+        cells.append((kind, f"{n} ({', '.join(f'{k} {v}' for k, v in why)})" if why else str(n)))
+    return cells
+
+
 def _reports(out: Path, metrics: dict, records: list[dict], meta: dict, intervals: dict | None = None) -> None:
     intervals = intervals or {}
     rows = sorted(records, key=lambda r: _verdict(r) == "ok")
@@ -420,6 +471,9 @@ def _reports(out: Path, metrics: dict, records: list[dict], meta: dict, interval
           "95% interval: percentile bootstrap over the questions (2,000 resamples).", "",
           "| metric | value | 95% interval |", "|---|---|---|"]
     md += [f"| {m} | {fmt_metric(metrics.get(m))} | {_interval(intervals, m)} |" for m in METRICS]
+    md += ["", "Where the answers went (gold shown: a gold answer is in the evidence the model read):", "",
+           "| outcome | questions |", "|---|---|"]
+    md += [f"| {kind} | {count} |" for kind, count in _outcome_cells(records)]
     judge = meta.get("independent_judge")
 
     def cell(s: str) -> str:
@@ -446,6 +500,8 @@ def _reports(out: Path, metrics: dict, records: list[dict], meta: dict, interval
          f"<p>{len(records)} questions, {e(str(meta.get('date')))}, LLM: {e(str(meta.get('llm')))}, "
          f"judge: {e(str(meta.get('judge')))}</p><table border=1 cellpadding=4><tr><th>metric<th>value<th>95% interval"]
     h += [f"<tr><td>{m}<td>{fmt_metric(metrics.get(m))}<td>{_interval(intervals, m)}" for m in METRICS]
+    h += ["<tr><th colspan=3>where the answers went"]
+    h += [f"<tr><td>{kind}<td colspan=2>{e(count)}" for kind, count in _outcome_cells(records)]
     if judge:
         h += [f"<tr><th colspan=2>independent judge: {e(str(judge))}"]
         h += [f"<tr><td>{m}<td>{fmt_metric(metrics.get(m))}" for m in JUDGE_METRICS]
@@ -474,6 +530,9 @@ def compare(old: dict, new: dict) -> list[str]:
         diff = "" if a is None or b is None else f" ({b - a:+.3f})"
         lines.append(f"{m:24} {fmt_metric(a)} -> {fmt_metric(b)}{diff}")
     if old.get("records") and new.get("records"):
+        lines += ["", "where the answers went (gold shown: a gold answer is in the evidence the model read):"]
+        before, after = outcome_counts(old["records"]), outcome_counts(new["records"])
+        lines += [f"  {kind:34} {before.get(kind, 0)} -> {after.get(kind, 0)}" for kind in {**before, **after}]
         lines += ["", "paired, question by question (exact McNemar p over the questions that differ):"]
         for pair in paired(old["records"], new["records"]):
             lines.append(pair.line())

@@ -131,6 +131,39 @@ def test_paired_comparison_counts_questions_gained_and_lost_by_id():
     assert "old 2/4 -> new 3/4: +2 -1" in lines and "+ c, d" in lines and "- b" in lines
 
 
+def test_outcomes_say_whether_a_miss_had_the_gold_in_front_of_the_model(tmp_path):
+    shown = ["Harbor Bridge reopens (2026-05-01)\nThe Harbor Bridge reopens on Monday after repairs."]
+    elsewhere = ["Pellston council meets (2026-05-01)\nThe council met on Tuesday."]
+
+    def r(i, answer, seen, abstained=False, why="", answerable=True):
+        return {**rec(answerable=answerable, abstained=abstained, answer=answer, gold=["Monday"] if answerable else []),
+                "id": i, "question": "When does the Harbor Bridge reopen?", "shown": seen, "abstain_reason": why}
+
+    records = [
+        r("right", "It reopens on Monday [1].", shown),
+        r("misread", "It reopens on Friday [1].", shown),  # the gold was there: the reader's miss
+        r("unseen", "It reopens on Friday [1].", elsewhere),  # never shown: selection's or retrieval's
+        r("declined-seen", "The articles don't say.", shown, abstained=True, why="unsupported"),
+        r("declined-unseen", "The articles don't say.", elsewhere, abstained=True, why="model_not_found"),
+        r("refused", "The articles don't say.", elsewhere, abstained=True, answerable=False),
+        r("guessed", "It reopens on Friday [1].", elsewhere, answerable=False),
+    ]
+    assert list(ev.outcome_counts(records).values()) == [1, 1, 1, 1, 1, 1, 1]
+    assert ev.decline_reasons(records) == {"declined, gold shown": {"unsupported": 1},
+                                           "declined, gold not shown": {"model_not_found": 1}}
+    # a record written before the evidence was kept is not guessed at
+    old = {k: v for k, v in r("old", "It reopens on Friday [1].", shown).items() if k != "shown"}
+    assert ev.outcome(old) == "wrong, evidence not recorded"
+
+    ev.write_results(tmp_path, records, {"dataset": "t.jsonl"})
+    report = (tmp_path / "report.md").read_text()
+    assert "| wrong, gold shown | 1 |" in report and "| declined, gold not shown | 1 (model_not_found 1) |" in report
+    assert json.loads((tmp_path / "results.json").read_text())["outcomes"]["unanswerable, answered"] == 1
+    lines = ev.compare({"records": [old]}, {"records": records[1:2]})
+    assert any(x.split() == ["wrong,", "gold", "shown", "0", "->", "1"] for x in lines)
+    assert any(x.split() == ["wrong,", "evidence", "not", "recorded", "1", "->", "0"] for x in lines)
+
+
 def test_bootstrap_interval_brackets_the_metric_and_narrows_with_more_questions():
     def recs(n):
         return [{**rec(answer="Paris [1]" if i % 4 else "Rome [1]", gold=["Paris"], retrieved=["a"]), "id": str(i)}
