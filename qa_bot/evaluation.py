@@ -187,6 +187,17 @@ def outcome_counts(records: Sequence[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
+def outcome_moves(old: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int]:
+    """(old outcome, new outcome) -> questions that moved so, over the questions both runs have,
+    most first: which failure a change turned into what."""
+    before = {r["id"]: outcome(r) for r in old}
+    moves: dict[tuple[str, str], int] = {}
+    for r in new:
+        if r["id"] in before and before[r["id"]] != (now := outcome(r)):
+            moves[before[r["id"]], now] = moves.get((before[r["id"]], now), 0) + 1
+    return dict(sorted(moves.items(), key=lambda kv: -kv[1]))
+
+
 def decline_reasons(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """For each "declined" outcome, how many declines gave each reason (``Answer.abstain_reason``)."""
     out: dict[str, dict[str, int]] = {}
@@ -533,6 +544,10 @@ def compare(old: dict, new: dict) -> list[str]:
         lines += ["", "where the answers went (gold shown: a gold answer is in the evidence the model read):"]
         before, after = outcome_counts(old["records"]), outcome_counts(new["records"])
         lines += [f"  {kind:34} {before.get(kind, 0)} -> {after.get(kind, 0)}" for kind in {**before, **after}]
+        moves = outcome_moves(old["records"], new["records"])
+        if moves:
+            lines += ["  moved, question by question:"]
+            lines += [f"    {a} -> {b}: {n}" for (a, b), n in moves.items()]
         lines += ["", "paired, question by question (exact McNemar p over the questions that differ):"]
         for pair in paired(old["records"], new["records"]):
             lines.append(pair.line())

@@ -162,6 +162,12 @@ def test_outcomes_say_whether_a_miss_had_the_gold_in_front_of_the_model(tmp_path
     lines = ev.compare({"records": [old]}, {"records": records[1:2]})
     assert any(x.split() == ["wrong,", "gold", "shown", "0", "->", "1"] for x in lines)
     assert any(x.split() == ["wrong,", "evidence", "not", "recorded", "1", "->", "0"] for x in lines)
+    # question by question: which outcome each changed question left, and for which
+    fixed = [{**records[1], "answer": "It reopens on Monday [1]."}, {**records[2], "abstained": True,
+                                                                     "abstain_reason": "unsupported"}]
+    assert ev.outcome_moves(records, fixed) == {("wrong, gold shown", "right"): 1,
+                                                ("wrong, gold not shown", "declined, gold not shown"): 1}
+    assert "    wrong, gold shown -> right: 1" in ev.compare({"records": records}, {"records": fixed})
 
 
 def test_bootstrap_interval_brackets_the_metric_and_narrows_with_more_questions():
