@@ -16,6 +16,7 @@ import re
 import string
 import time
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,32 +181,25 @@ def outcome(r: dict[str, Any]) -> str:
 
 def outcome_counts(records: Sequence[dict[str, Any]]) -> dict[str, int]:
     """How many questions went each way (every one of ``OUTCOMES`` listed, zeros included)."""
-    counts = dict.fromkeys(OUTCOMES, 0)
-    for r in records:
-        kind = outcome(r)
-        counts[kind] = counts.get(kind, 0) + 1
-    return counts
+    return {**dict.fromkeys(OUTCOMES, 0), **Counter(outcome(r) for r in records)}
 
 
 def outcome_moves(old: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int]:
     """(old outcome, new outcome) -> questions that moved so, over the questions both runs have,
     most first: which failure a change turned into what."""
     before = {r["id"]: outcome(r) for r in old}
-    moves: dict[tuple[str, str], int] = {}
-    for r in new:
-        if r["id"] in before and before[r["id"]] != (now := outcome(r)):
-            moves[before[r["id"]], now] = moves.get((before[r["id"]], now), 0) + 1
-    return dict(sorted(moves.items(), key=lambda kv: -kv[1]))
+    moves = Counter((before[r["id"]], outcome(r)) for r in new if r["id"] in before)
+    return {move: n for move, n in moves.most_common() if move[0] != move[1]}
 
 
 def decline_reasons(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """For each "declined" outcome, how many declines gave each reason (``Answer.abstain_reason``)."""
+    """For each "declined" outcome, how many declines gave each reason (``Answer.abstain_reason``),
+    most first."""
+    pairs = Counter((outcome(r), r.get("abstain_reason") or "reason not recorded")
+                    for r in records if r["abstained"] and r["answerable"])
     out: dict[str, dict[str, int]] = {}
-    for r in records:
-        if r["abstained"] and r["answerable"]:
-            why = r.get("abstain_reason") or "reason not recorded"
-            box = out.setdefault(outcome(r), {})
-            box[why] = box.get(why, 0) + 1
+    for (kind, why), n in pairs.most_common():
+        out.setdefault(kind, {})[why] = n
     return out
 
 
@@ -469,8 +463,8 @@ def _outcome_cells(records: list[dict]) -> list[tuple[str, str]]:
     reasons = decline_reasons(records)
     cells = []
     for kind, n in outcome_counts(records).items():
-        why = sorted(reasons.get(kind, {}).items(), key=lambda kv: -kv[1])
-        cells.append((kind, f"{n} ({', '.join(f'{k} {v}' for k, v in why)})" if why else str(n)))
+        why = reasons.get(kind)
+        cells.append((kind, f"{n} ({', '.join(f'{k} {v}' for k, v in why.items())})" if why else str(n)))
     return cells
 
 
@@ -484,7 +478,8 @@ def _reports(out: Path, metrics: dict, records: list[dict], meta: dict, interval
     md += [f"| {m} | {fmt_metric(metrics.get(m))} | {_interval(intervals, m)} |" for m in METRICS]
     md += ["", "Where the answers went (gold shown: a gold answer is in the evidence the model read):", "",
            "| outcome | questions |", "|---|---|"]
-    md += [f"| {kind} | {count} |" for kind, count in _outcome_cells(records)]
+    cells = _outcome_cells(records)
+    md += [f"| {kind} | {count} |" for kind, count in cells]
     judge = meta.get("independent_judge")
 
     def cell(s: str) -> str:
@@ -512,7 +507,7 @@ def _reports(out: Path, metrics: dict, records: list[dict], meta: dict, interval
          f"judge: {e(str(meta.get('judge')))}</p><table border=1 cellpadding=4><tr><th>metric<th>value<th>95% interval"]
     h += [f"<tr><td>{m}<td>{fmt_metric(metrics.get(m))}<td>{_interval(intervals, m)}" for m in METRICS]
     h += ["<tr><th colspan=3>where the answers went"]
-    h += [f"<tr><td>{kind}<td colspan=2>{e(count)}" for kind, count in _outcome_cells(records)]
+    h += [f"<tr><td>{kind}<td colspan=2>{e(count)}" for kind, count in cells]
     if judge:
         h += [f"<tr><th colspan=2>independent judge: {e(str(judge))}"]
         h += [f"<tr><td>{m}<td>{fmt_metric(metrics.get(m))}" for m in JUDGE_METRICS]
