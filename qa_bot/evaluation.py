@@ -164,6 +164,7 @@ def is_right(r: dict[str, Any]) -> bool:
 # checker's, and one without it is retrieval's or evidence selection's.
 OUTCOMES = ("right", "wrong, gold shown", "wrong, gold not shown", "declined, gold shown",
             "declined, gold not shown", "unanswerable, declined", "unanswerable, answered")
+OUTCOMES_TITLE = "where the answers went (gold shown: a gold answer is in the evidence the model read)"
 
 
 def outcome(r: dict[str, Any]) -> str:
@@ -476,7 +477,7 @@ def _reports(out: Path, metrics: dict, records: list[dict], meta: dict, interval
           "95% interval: percentile bootstrap over the questions (2,000 resamples).", "",
           "| metric | value | 95% interval |", "|---|---|---|"]
     md += [f"| {m} | {fmt_metric(metrics.get(m))} | {_interval(intervals, m)} |" for m in METRICS]
-    md += ["", "Where the answers went (gold shown: a gold answer is in the evidence the model read):", "",
+    md += ["", f"{OUTCOMES_TITLE.capitalize()}:", "",
            "| outcome | questions |", "|---|---|"]
     cells = _outcome_cells(records)
     md += [f"| {kind} | {count} |" for kind, count in cells]
@@ -536,7 +537,7 @@ def compare(old: dict, new: dict) -> list[str]:
         diff = "" if a is None or b is None else f" ({b - a:+.3f})"
         lines.append(f"{m:24} {fmt_metric(a)} -> {fmt_metric(b)}{diff}")
     if old.get("records") and new.get("records"):
-        lines += ["", "where the answers went (gold shown: a gold answer is in the evidence the model read):"]
+        lines += ["", f"{OUTCOMES_TITLE}:"]
         before, after = outcome_counts(old["records"]), outcome_counts(new["records"])
         lines += [f"  {kind:34} {before.get(kind, 0)} -> {after.get(kind, 0)}" for kind in {**before, **after}]
         moves = outcome_moves(old["records"], new["records"])
