@@ -180,8 +180,12 @@ def premise_terms(question: str, article_texts: Sequence[str]) -> frozenset[str]
     * nothing is exempt unless the article is about the question's subject: it contains one of
       the question's names, or half of its content words (another retrieved passage of the same
       article and its headline count);
-    * then the question's ordinary words are exempt, but its names and numbers only where the
-      article states them: a date or name the article never mentions is still a fabrication.
+    * then the question's names and numbers are exempt where the article states them (a date or
+      name the article never mentions is still a fabrication), and its ordinary words where the
+      article states them too, or all of them when it states half: a premise the article tells
+      in other words. An article that shares the question's names and little else of it (a
+      president's tariffs, for a question about the coin whose minting he halted) vouches only
+      for the words it holds: the rest of the premise must then be in the cited sentence.
     The answer's new content must still be in the cited passage.
     """
     if not article_texts:
@@ -195,4 +199,6 @@ def premise_terms(question: str, article_texts: Sequence[str]) -> frozenset[str]
     if not about:
         return frozenset()
     have_nums = set().union(*(numbers(t) for t in article_texts))
-    return frozenset(q_words | names_in | {n for n in numbers(question) if n in have_nums})
+    stated = q_words & have
+    words = q_words if len(stated) >= 0.5 * len(q_words) else stated
+    return frozenset(words | names_in | {n for n in numbers(question) if n in have_nums})

@@ -93,6 +93,21 @@ def test_the_articles_own_words_vouch_for_the_questions_premise_but_not_for_new_
                        [cited], vouched).supported
 
 
+def test_an_article_that_shares_only_the_questions_names_does_not_vouch_for_the_rest_of_its_premise():
+    question = "Which coin may be retired after President Marlow halted its minting?"
+    # the article names the president, and nothing of the coin, the retiring or the minting
+    cited = "The Keld dollar fell to a record low after President Marlow threatened new tariffs."
+    answer = "The Keld dollar may be retired after President Marlow halted its minting."
+    vouched = premise_terms(question, [cited])
+    assert "marlow" in vouched and "mint" not in vouched  # the name it states, not the words it lacks
+    assert not S.score(answer, [cited], vouched).supported
+    # an article that tells most of the premise vouches for the rest, said in other words
+    told = ["Marlow retires the penny", "President Marlow halted minting of the coin on Monday."]
+    cited = "The penny may be retired within a year, the treasury said."
+    answer = "The penny may be retired after President Marlow halted its minting."
+    assert S.score(answer, [cited], premise_terms(question, [cited, *told])).supported
+
+
 def test_a_premise_number_is_not_vouched_for_where_the_cited_passage_gives_another_in_its_place():
     question = "Which horse won the 52nd annual Harlow Cup?"
     elsewhere = ["Harlow Cup 2025: runners and odds", "The 52nd annual Harlow Cup is run on Saturday."]
