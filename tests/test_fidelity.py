@@ -102,10 +102,13 @@ def test_an_article_that_shares_only_the_questions_names_does_not_vouch_for_the_
     assert "marlow" in vouched and "mint" not in vouched  # the name it states, not the words it lacks
     assert not S.score(answer, [cited], vouched).supported
     # an article that tells most of the premise vouches for the rest, said in other words
-    told = ["Marlow retires the penny", "President Marlow halted minting of the coin on Monday."]
+    # ("stopped striking" for "halted its minting")
+    told = ["Marlow retires the penny", "President Marlow stopped striking the coin on Monday."]
     cited = "The penny may be retired within a year, the treasury said."
     answer = "The penny may be retired after President Marlow halted its minting."
-    assert S.score(answer, [cited], premise_terms(question, [cited, *told])).supported
+    vouched = premise_terms(question, [cited, *told])
+    assert {"halt", "mint"} <= vouched
+    assert S.score(answer, [cited], vouched).supported
 
 
 def test_a_premise_number_is_not_vouched_for_where_the_cited_passage_gives_another_in_its_place():
