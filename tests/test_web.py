@@ -97,6 +97,9 @@ def test_a_server_others_can_reach_asks_for_a_password(browser, server):
 
 def ask(page, question: str) -> float:
     """Type and send a question; wait for the checked answer. Returns seconds to the first token."""
+    # the chat renders after the question box: observing it before it exists fails (seen once in
+    # `make test`: "parameter 1 is not of type 'Node'")
+    page.wait_for_selector("#qa-chat", state="attached", timeout=30_000)
     bots = page.locator("#qa-chat .bot")
     before = bots.count()
     # every change to the chat is seen (a MutationObserver, not a poll that may miss a short draft)
