@@ -195,10 +195,10 @@ def premise_terms(question: str, article_texts: Sequence[str]) -> frozenset[str]
     vocabulary = words_of(article_texts)
     q_names = {n for n in names(question) if n not in STOPWORDS}
     names_in = {n for n in q_names if name_present(n, vocabulary, have)}
-    about = bool(names_in) if q_names else len(q_words & have) >= 0.5 * len(q_words)
-    if not about:
+    stated = q_words & have
+    tells = len(stated) >= 0.5 * len(q_words)  # the article tells the premise, perhaps in other words
+    if not (names_in if q_names else tells):
         return frozenset()
     have_nums = set().union(*(numbers(t) for t in article_texts))
-    stated = q_words & have
-    words = q_words if len(stated) >= 0.5 * len(q_words) else stated
+    words = q_words if tells else stated
     return frozenset(words | names_in | {n for n in numbers(question) if n in have_nums})
