@@ -35,10 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from qa_bot import generate, policy
 from qa_bot.assistant import Assistant
 from qa_bot.config import load_settings
-from qa_bot.evaluation import contains_gold, load_dataset, mcnemar_exact
+from qa_bot.evaluation import OUTCOMES, load_dataset, mcnemar_exact, outcome
 from qa_bot.question import recency_window
 
 RULES = ("premise", "stale", "kind", "repeats")
+DECLINED_OK, ANSWERED = OUTCOMES[-2:]  # an unanswerable question declined / answered
 
 
 def switch_off(rules: set[str]) -> None:
@@ -59,18 +60,12 @@ def switch_off(rules: set[str]) -> None:
         policy.verdict = lenient
 
 
-def outcome(answerable: bool, abstained: bool, text: str, gold: list[str]) -> str:
-    if answerable:
-        return "declined" if abstained else ("right" if contains_gold(text, gold) else "wrong")
-    return "declined_ok" if abstained else "answered"
-
-
 def replay(assistant: Assistant, run: Path, asked_on: dict) -> list[tuple[dict, str, str]]:
     """(record, recorded outcome, replayed outcome or "unreproduced") for each record."""
     rows = []
     for line in (run / "records.jsonl").read_text(encoding="utf-8").splitlines():
         r = json.loads(line)
-        before = outcome(r["answerable"], r["abstained"], r["answer"], r["gold"])
+        before = outcome(r)
         if not r.get("draft") or policy.model_declined(r["draft"]):
             rows.append((r, before, before))
             continue
@@ -89,7 +84,8 @@ def replay(assistant: Assistant, run: Path, asked_on: dict) -> list[tuple[dict, 
         kept, dropped = generate.check_draft(generate.parse_draft(r["draft"], len(evidence)), evidence,
                                              assistant.scorer, q, passages, stale)
         why = policy.verdict(q, kept, dropped)
-        rows.append((r, before, outcome(r["answerable"], bool(why), "" if why else generate.render(kept), r["gold"])))
+        replayed = {**r, "abstained": bool(why), "answer": "" if why else generate.render(kept)}
+        rows.append((r, before, outcome(replayed)))
     return rows
 
 
@@ -111,8 +107,8 @@ def main() -> int:
         unreproduced = sum(1 for _, _, after in rows if after == "unreproduced")
         gained = [r for r, a, b in rows if b == "right" and a != "right"]
         lost = [r for r, a, b in rows if a == "right" and b not in ("right", "unreproduced")]
-        ok_gained = [r for r, a, b in rows if b == "declined_ok" and a == "answered"]
-        ok_lost = [r for r, a, b in rows if a == "declined_ok" and b == "answered"]
+        ok_gained = [r for r, a, b in rows if b == DECLINED_OK and a == ANSWERED]
+        ok_lost = [r for r, a, b in rows if a == DECLINED_OK and b == ANSWERED]
         changed = sum(1 for _, a, b in rows if b not in (a, "unreproduced"))
         print(f"{run}: {len(rows)} records, {changed} outcomes changed, {unreproduced} not reproduced")
         print(f"  answered right: +{len(gained)} -{len(lost)} (McNemar p = {mcnemar_exact(len(gained), len(lost)):.2g})")
