@@ -1,6 +1,6 @@
 """Does a passage support a sentence? One scorer for the answering side and the eval harness.
 
-No NLI model that ships its weights exists on PyPI (docs/architecture.md), so support is
+No NLI model that ships its weights was found on PyPI (docs/architecture.md), so support is
 judged from two signals that work offline:
 
 * lexical: the share of the sentence's content words (stemmed, stopwords dropped, negations
